@@ -1,0 +1,259 @@
+"""One parsed source file and the cheap facts every rule shares.
+
+Built once per file, in a handful of linear passes over Python's ``ast`` (see ``analysis/__init__``
+for why ``ast`` and not libcst metadata carries the per-node work):
+
+- ``parents``: child → parent links, so a rule can ask what encloses a node;
+- ``aliases``: import bindings, so ``F.cross_entropy`` and ``L.decompress`` resolve to
+  ``torch.nn.functional.cross_entropy`` and ``lzma.decompress``;
+- ``functions``: every ``def`` (methods as ``Class.method``), and the references between them;
+- ``settings``: attributes and variables bound from environment variables, with folded defaults;
+- reachability from the script's entry points, where each function is LIVE, GATED behind a
+  non-default setting (the first such gate found on every path), or DEAD.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from auditor.analysis import config
+from auditor.analysis.config import EnvSetting
+from auditor.source import SourceFile
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A branch that does not run under the default configuration."""
+
+    setting: EnvSetting
+    line: int
+
+    def describe(self) -> str:
+        return f"{self.setting.env} is changed from its default {self.setting.default!r}"
+
+
+@dataclass(frozen=True)
+class Liveness:
+    dead: bool = False
+    gate: Gate | None = None
+
+
+LIVE = Liveness()
+DEAD = Liveness(dead=True)
+
+
+@dataclass(eq=False)
+class Function:
+    qualname: str
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    cls: str | None = None
+    #: local functions this one references (calls, callbacks), each with the gate at that site
+    refs: list[tuple["Function", Gate | None, ast.AST]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def params(self) -> list[str]:
+        a = self.node.args
+        return [p.arg for p in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+
+
+class Module:
+    """The shared facts of one source file. Rules use it through :class:`auditor.analysis.Analysis`."""
+
+    def __init__(self, source: SourceFile, tree: ast.Module) -> None:
+        self.source = source
+        self.tree = tree
+        self.parents: dict[ast.AST, ast.AST] = {}
+        self.aliases: dict[str, str] = {}
+        self.functions: dict[str, Function] = {}
+        self.by_name: dict[str, list[Function]] = {}
+        self.classes: dict[str, ast.ClassDef] = {}
+        self.settings: dict[str, EnvSetting] = {}
+        self._owner: dict[ast.AST, Function] = {}
+        self._state: dict[Function, Liveness] = {}
+        #: references to local functions from module-level code: the script's entry points
+        self._module_refs: list[tuple[Function, Gate | None, ast.AST]] = []
+        self._index()
+        self._collect_settings()
+        self._link()
+        self._reach()
+
+    # ---- indexing -------------------------------------------------------------------------------
+
+    def _index(self) -> None:
+        stack: list[tuple[ast.AST, str | None, str]] = [(self.tree, None, "")]
+        while stack:
+            node, cls, prefix = stack.pop()
+            for child in ast.iter_child_nodes(node):
+                self.parents[child] = node
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    fn = Function(f"{prefix}{child.name}", child, cls)
+                    self.functions.setdefault(fn.qualname, fn)
+                    self.by_name.setdefault(child.name, []).append(fn)
+                    stack.append((child, None, f"{fn.qualname}."))
+                elif isinstance(child, ast.ClassDef):
+                    self.classes.setdefault(child.name, child)
+                    stack.append((child, child.name, f"{prefix}{child.name}."))
+                else:
+                    if isinstance(child, ast.Import):
+                        for a in child.names:
+                            local = a.asname or a.name.split(".")[0]
+                            self.aliases[local] = a.name if a.asname else local
+                    elif isinstance(child, ast.ImportFrom) and child.module and not child.level:
+                        for a in child.names:
+                            self.aliases[a.asname or a.name] = f"{child.module}.{a.name}"
+                    stack.append((child, cls, prefix))
+        # outer functions first, so that nested defs claim their own nodes last
+        for fn in sorted(self.functions.values(), key=lambda f: f.qualname.count(".")):
+            for node in ast.walk(fn.node):
+                if node is not fn.node:
+                    self._owner[node] = fn
+
+    def _collect_settings(self) -> None:
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, value = node.targets[0], node.value
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                target, value = node.target, node.value
+            else:
+                continue
+            folded = config.fold_setting(value, self.qualname)
+            if folded is None:
+                continue
+            env, default, known = folded
+            name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
+            if name:
+                self.settings.setdefault(name, EnvSetting(name, env, default, node.lineno, known))
+
+    # ---- names ----------------------------------------------------------------------------------
+
+    def qualname(self, expr: ast.AST) -> str | None:
+        """Dotted name of ``expr`` with import aliases resolved (``F.softmax`` → ``torch.nn.functional.softmax``)."""
+        parts: list[str] = []
+        while isinstance(expr, ast.Attribute):
+            parts.append(expr.attr)
+            expr = expr.value
+        if isinstance(expr, ast.Call):  # torch.no_grad().__enter__ style chains: name the callee
+            return None
+        if not isinstance(expr, ast.Name):
+            return None
+        head = self.aliases.get(expr.id, expr.id)
+        return ".".join([head, *reversed(parts)])
+
+    def setting_of(self, expr: ast.AST) -> EnvSetting | None:
+        """The env setting an expression reads: ``args.flag``, ``Hyperparameters.flag``, ``FLAG``,
+        ``getattr(args, "flag", ...)`` or a direct ``os.environ.get``."""
+        if isinstance(expr, ast.Attribute):
+            return self.settings.get(expr.attr)
+        if isinstance(expr, ast.Name):
+            return self.settings.get(expr.id)
+        if isinstance(expr, ast.Call):
+            if isinstance(expr.func, ast.Name) and expr.func.id == "getattr" and len(expr.args) >= 2:
+                key = expr.args[1]
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    return self.settings.get(key.value)
+            folded = config.fold_setting(expr, self.qualname)
+            if folded is not None:
+                env, default, known = folded
+                return EnvSetting(env, env, default, expr.lineno, known)
+        return None
+
+    # ---- structure ------------------------------------------------------------------------------
+
+    def owner(self, node: ast.AST) -> Function | None:
+        """The innermost function whose body contains ``node`` (None at module level)."""
+        return self._owner.get(node)
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        while node in self.parents:
+            node = self.parents[node]
+            yield node
+
+    def local_gate(self, node: ast.AST) -> Gate | None:
+        """The innermost ``if`` around ``node`` (inside its function) that the defaults switch off."""
+        child = node
+        for anc in self.ancestors(node):
+            if isinstance(anc, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                return None
+            if isinstance(anc, (ast.If, ast.IfExp)) and child is not anc.test:
+                in_body = child in anc.body if isinstance(anc, ast.If) else child is anc.body
+                taken = config.evaluate(anc.test, self.setting_of)
+                if not config.is_unknown(taken) and bool(taken) != in_body:
+                    setting = self._first_setting(anc.test)
+                    if setting is not None:
+                        return Gate(setting, anc.lineno)
+            child = anc
+        return None
+
+    def _first_setting(self, test: ast.expr) -> EnvSetting | None:
+        for sub in ast.walk(test):
+            found = self.setting_of(sub)
+            if found is not None:
+                return found
+        return None
+
+    def resolve_call(self, func: ast.expr, within: Function | None) -> list[Function]:
+        """Local functions a call/reference may reach: ``f``, ``self.m``, ``obj.m``, ``Class(...)``."""
+        if isinstance(func, ast.Name):
+            if within is not None:
+                nested = self.functions.get(f"{within.qualname}.{func.id}")
+                if nested is not None:
+                    return [nested]
+            if func.id in self.classes:
+                return [f for f in self.functions.values() if f.cls == func.id]
+            return [f for f in self.by_name.get(func.id, []) if f.cls is None]
+        if isinstance(func, ast.Attribute):
+            return [f for f in self.by_name.get(func.attr, []) if f.cls is not None]
+        return []
+
+    def _link(self) -> None:
+        for node in ast.walk(self.tree):
+            if not isinstance(node, (ast.Name, ast.Attribute)) or not isinstance(node.ctx, ast.Load):
+                continue
+            within = self.owner(node)
+            for target in self.resolve_call(node, within):
+                if target is within or target.node is node:
+                    continue
+                gate = self.local_gate(node)
+                if within is None:
+                    self._module_refs.append((target, gate, node))
+                else:
+                    within.refs.append((target, gate, node))
+
+    def _reach(self) -> None:
+        roots = self._module_refs
+        # A snippet or a helper module has no entry point of its own: every function counts as live.
+        if not roots and self.source.role == "main" and not self._has_main_guard():
+            roots = [(fn, None, fn.node) for fn in self.functions.values()]
+        if self.source.role == "helper":
+            roots = [(fn, None, fn.node) for fn in self.functions.values()]
+        queue: deque[tuple[Function, Gate | None]] = deque((fn, gate) for fn, gate, _ in roots)
+        while queue:
+            fn, gate = queue.popleft()
+            known = self._state.get(fn)
+            if known is not None and (known.gate is None or gate is not None):
+                continue  # already reached at least as live
+            self._state[fn] = Liveness(gate=gate)
+            for target, site_gate, _ in fn.refs:
+                queue.append((target, gate or site_gate))
+
+    def _has_main_guard(self) -> bool:
+        return any(
+            isinstance(stmt, ast.If) and "__main__" in ast.unparse(stmt.test) for stmt in self.tree.body
+        )
+
+    def function_liveness(self, fn: Function) -> Liveness:
+        return self._state.get(fn, DEAD)
+
+    def liveness(self, node: ast.AST) -> Liveness:
+        fn = self.owner(node)
+        base = LIVE if fn is None else self.function_liveness(fn)
+        if base.dead:
+            return base
+        return Liveness(gate=base.gate or self.local_gate(node))
+

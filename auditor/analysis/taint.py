@@ -1,0 +1,188 @@
+"""Intra-procedural taint to a fixpoint, following calls into local functions by binding arguments.
+
+A rule states what a *seed* is (for C1: the scored targets, ``y = tokens[1:]``-style slices or a
+``target`` parameter; for C3: validation tokens) and asks which names carry it. Values flow through
+assignments, tuple unpacking, augmented assignment, ``for`` targets, ``with ... as``, comprehensions,
+walrus, subscripts and attribute access, and through calls: a call's result carries taint when an
+argument does (or, for a local function, when its ``return`` does under the bound arguments).
+
+Sanitizers stop the flow where a value's *shape*, not its content, is taken (``len(y)``, ``y.numel()``):
+without them every loop bound derived from the targets would taint every index.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterable
+
+from auditor.analysis.module import Function, Module
+
+SeedFn = Callable[[ast.AST], bool]
+
+SHAPE_CALLS = frozenset({"len", "range", "isinstance", "type", "id", "print", "hasattr"})
+SHAPE_ATTRS = frozenset({"shape", "size", "numel", "dim", "ndim", "device", "dtype", "is_cuda", "nelement"})
+
+
+def path_of(expr: ast.AST) -> str | None:
+    """``x`` → ``"x"``, ``self.cache`` → ``"self.cache"``; anything else → None."""
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if isinstance(expr, ast.Name):
+        return ".".join([expr.id, *reversed(parts)])
+    return None
+
+
+class Taint:
+    """Which names in ``fn`` (module level when ``None``) carry a seed."""
+
+    def __init__(
+        self,
+        module: Module,
+        fn: Function | None,
+        seed: SeedFn,
+        initial: Iterable[str] = (),
+        depth: int = 3,
+        _memo: dict | None = None,
+    ) -> None:
+        self.module = module
+        self.fn = fn
+        self.seed = seed
+        self.depth = depth
+        self.names: set[str] = set(initial)
+        self._memo: dict = {} if _memo is None else _memo
+        self._returns = False
+        self._run()
+
+    @property
+    def returns_taint(self) -> bool:
+        return self._returns
+
+    # ---- queries --------------------------------------------------------------------------------
+
+    def is_tainted(self, expr: ast.AST | None) -> bool:
+        """Does any part of ``expr`` carry the seed (not counting shape-only reads)?"""
+        if expr is None:
+            return False
+        stack: list[ast.AST] = [expr]
+        while stack:
+            node = stack.pop()
+            if self.seed(node):
+                return True
+            path = path_of(node)
+            if path is not None and self._path_tainted(path):
+                return True
+            if isinstance(node, ast.Attribute) and node.attr in SHAPE_ATTRS:
+                continue
+            if isinstance(node, ast.Call):
+                if self._call_is_shape(node):
+                    continue
+                if self._local_call_taints(node):
+                    return True
+                stack.extend(node.args)
+                stack.extend(k.value for k in node.keywords)
+                stack.append(node.func)
+                continue
+            if isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            stack.extend(ast.iter_child_nodes(node))
+        return False
+
+    def _path_tainted(self, path: str) -> bool:
+        # ``self.cache`` is tainted if ``self.cache`` or ``self.cache.x`` was assigned taint
+        return any(path == n or path.startswith(n + ".") for n in self.names)
+
+    def _call_is_shape(self, call: ast.Call) -> bool:
+        func = call.func
+        if isinstance(func, ast.Name) and func.id in SHAPE_CALLS:
+            return True
+        return isinstance(func, ast.Attribute) and func.attr in SHAPE_ATTRS
+
+    def _local_call_taints(self, call: ast.Call) -> bool:
+        """Follow a call into a local function: does its return carry taint from the bound args?"""
+        if self.depth <= 0:
+            return False
+        for target in self.module.resolve_call(call.func, self.fn):
+            params = target.params
+            offset = 1 if target.cls is not None and params[:1] in (["self"], ["cls"]) else 0
+            bound = {
+                params[i + offset]
+                for i, arg in enumerate(call.args)
+                if i + offset < len(params) and self._arg_tainted(arg)
+            }
+            bound |= {k.arg for k in call.keywords if k.arg in params and self._arg_tainted(k.value)}
+            if not bound:
+                continue
+            key = (target, frozenset(bound))
+            if key not in self._memo:
+                self._memo[key] = False  # breaks recursion cycles
+                inner = Taint(self.module, target, self.seed, bound, self.depth - 1, self._memo)
+                self._memo[key] = inner.returns_taint
+            if self._memo[key]:
+                return True
+        return False
+
+    def _arg_tainted(self, arg: ast.AST) -> bool:
+        return self.is_tainted(arg.value if isinstance(arg, ast.Starred) else arg)
+
+    # ---- propagation ----------------------------------------------------------------------------
+
+    def _body_nodes(self) -> list[ast.AST]:
+        root = self.fn.node if self.fn is not None else self.module.tree
+        out: list[ast.AST] = []
+        stack = list(ast.iter_child_nodes(root))
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            out.append(node)
+            stack.extend(ast.iter_child_nodes(node))
+        return out
+
+    def _run(self) -> None:
+        flows = [f for n in self._body_nodes() for f in _flows(n)]
+        changed = True
+        while changed:
+            changed = False
+            for targets, value in flows:
+                if value is not None and self.is_tainted(value):
+                    for t in targets:
+                        for name in _bound_paths(t):
+                            if name not in self.names:
+                                self.names.add(name)
+                                changed = True
+        self._returns = any(
+            isinstance(n, ast.Return) and self.is_tainted(n.value) for n in self._body_nodes()
+        ) or any(isinstance(n, (ast.Yield, ast.YieldFrom)) and self.is_tainted(n.value) for n in self._body_nodes())
+
+
+def _flows(node: ast.AST) -> list[tuple[list[ast.AST], ast.AST | None]]:
+    """(targets, value) pairs through which a value moves at ``node``."""
+    if isinstance(node, ast.Assign):
+        return [(list(node.targets), node.value)]
+    if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        return [([node.target], node.value)]
+    if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+        return [([node.target], node.iter)]
+    if isinstance(node, ast.NamedExpr):
+        return [([node.target], node.value)]
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return [([i.optional_vars], i.context_expr) for i in node.items if i.optional_vars is not None]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        # in-place container writes: ``buf.append(y)``, ``t.copy_(y)``, ``d.update(...)``, ``x.index_add_(…, y)``
+        if node.func.attr in {"append", "extend", "add", "update", "insert", "copy_", "index_add_",
+                              "index_put_", "scatter_add_", "scatter_", "put_", "fill_", "add_"}:
+            return [([node.func.value], ast.Tuple(elts=[*node.args, *(k.value for k in node.keywords)]))]
+    return []
+
+
+def _bound_paths(target: ast.AST) -> list[str]:
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [p for elt in target.elts for p in _bound_paths(elt)]
+    if isinstance(target, ast.Starred):
+        return _bound_paths(target.value)
+    if isinstance(target, ast.Subscript):
+        return _bound_paths(target.value)  # ``cache[k] = v`` taints the container
+    path = path_of(target)
+    return [path] if path is not None else []
