@@ -59,8 +59,12 @@ class Invalid:
         return (self.lines,) if isinstance(self.lines, int) else tuple(self.lines)
 
 
-class Rule:
-    """Base class of every static rule. Subclasses set the identity attributes and ``check``."""
+class RuleInfo:
+    """Identity and documentation shared by static rules, package checks and dynamic probes.
+
+    The defining module's docstring is the documentation page; ``pgolf-audit rules explain CODE`` and
+    the generated ``docs/rules/CODE.md`` render it.
+    """
 
     code: ClassVar[str]
     name: ClassVar[str]
@@ -75,11 +79,6 @@ class Rule:
     #: names of dynamic probes that can confirm or clear this rule's findings
     probes: ClassVar[tuple[str, ...]] = ()
     hint: ClassVar[str] = ""
-    VALID: ClassVar[Sequence[Valid]] = ()
-    INVALID: ClassVar[Sequence[Invalid]] = ()
-
-    def check(self, a: "Analysis") -> Iterator[Finding]:
-        raise NotImplementedError(f"{type(self).__name__} must implement check()")
 
     @classmethod
     def doc(cls) -> str:
@@ -93,6 +92,16 @@ class Rule:
     @classmethod
     def docs_url(cls) -> str:
         return DOCS_URL.format(code=cls.code)
+
+
+class Rule(RuleInfo):
+    """Base class of every static rule. Subclasses set the identity attributes, examples and ``check``."""
+
+    VALID: ClassVar[Sequence[Valid]] = ()
+    INVALID: ClassVar[Sequence[Invalid]] = ()
+
+    def check(self, a: "Analysis") -> Iterator[Finding]:
+        raise NotImplementedError(f"{type(self).__name__} must implement check()")
 
     def report(
         self,
