@@ -82,6 +82,8 @@ class Provenance:
     packed_path: str
     chain: tuple[str, ...] = ()
     wrapper_line: int | None = None
+    #: the file whose text the lines refer to, when it is not ``packed_path`` (a trampoline's target)
+    text_path: str | None = None
 
     @property
     def is_packed(self) -> bool:
@@ -114,6 +116,8 @@ class Finding:
     provenance: Provenance | None = None
     #: free-form structured data for reporters (e.g. probe measurements); must be JSON-serialisable
     data: dict[str, Any] = field(default_factory=dict)
+    #: set by a maintainer waiver (``{"reason": ..., "ruling": URL}``): reported, but not counted in the verdict
+    waived: dict[str, str] | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -142,7 +146,7 @@ class InputResult:
     def verdict(self) -> Verdict:
         if self.error is not None:
             return Verdict.ERROR
-        worst = max((f.level for f in self.findings), default=Level.PASS)
+        worst = max((f.level for f in self.findings if f.waived is None), default=Level.PASS)
         if worst is Level.FAIL:
             return Verdict.FAIL
         if worst is Level.REVIEW:

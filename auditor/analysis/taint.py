@@ -20,6 +20,7 @@ from auditor.analysis.module import Function, Module
 SeedFn = Callable[[ast.AST], bool]
 
 SHAPE_CALLS = frozenset({"len", "range", "isinstance", "type", "id", "print", "hasattr"})
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 SHAPE_ATTRS = frozenset({"shape", "size", "numel", "dim", "ndim", "device", "dtype", "is_cuda", "nelement"})
 
 
@@ -70,11 +71,11 @@ class Taint:
             node = stack.pop()
             if self.seed(node):
                 return True
+            if isinstance(node, ast.Attribute) and node.attr in SHAPE_ATTRS:
+                continue  # before the path test: ``y.shape`` is a shape read even when ``y`` is tainted
             path = path_of(node)
             if path is not None and self._path_tainted(path):
                 return True
-            if isinstance(node, ast.Attribute) and node.attr in SHAPE_ATTRS:
-                continue
             if isinstance(node, ast.Call):
                 if self._call_is_shape(node):
                     continue
@@ -86,8 +87,28 @@ class Taint:
                 continue
             if isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
+            if isinstance(node, _COMPREHENSIONS):
+                if self._comprehension_tainted(node):
+                    return True
+                continue
             stack.extend(ast.iter_child_nodes(node))
         return False
+
+    def _comprehension_tainted(self, node: ast.AST) -> bool:
+        """A comprehension's loop variables are local to it: ``[f(p) for p in primes]`` does not read an
+        outer tainted ``p``."""
+        gens = node.generators  # type: ignore[attr-defined]
+        if any(self.is_tainted(g.iter) for g in gens):
+            return True
+        local = {n.id for g in gens for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        parts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]  # type: ignore[attr-defined]
+        parts += [cond for g in gens for cond in g.ifs]
+        saved = self.names
+        self.names = {n for n in saved if n.split(".")[0] not in local}
+        try:
+            return any(self.is_tainted(p) for p in parts)
+        finally:
+            self.names = saved
 
     def _path_tainted(self, path: str) -> bool:
         # ``self.cache`` is tainted if ``self.cache`` or ``self.cache.x`` was assigned taint
@@ -141,20 +162,33 @@ class Taint:
         return out
 
     def _run(self) -> None:
-        flows = [f for n in self._body_nodes() for f in _flows(n)]
-        changed = True
-        while changed:
-            changed = False
-            for targets, value in flows:
-                if value is not None and self.is_tainted(value):
-                    for t in targets:
-                        for name in _bound_paths(t):
-                            if name not in self.names:
-                                self.names.add(name)
-                                changed = True
+        body = self._body_nodes()  # walked once: the fixpoint and the return check reuse it
+        flows = [f for n in body for f in _flows(n)]
+        # Semi-naive fixpoint: a flow once tainted stays tainted, and an untainted flow is re-checked
+        # only when a name it mentions became tainted (same result as re-checking every flow).
+        mentions: dict[str, list[int]] = {}
+        for i, (_, value) in enumerate(flows):
+            if value is not None:
+                for name in {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}:
+                    mentions.setdefault(name, []).append(i)
+        done = [False] * len(flows)
+        pending: Iterable[int] = range(len(flows))
+        while pending:
+            roots: set[str] = set()
+            for i in sorted(pending):
+                targets, value = flows[i]
+                if done[i] or value is None or not self.is_tainted(value):
+                    continue
+                done[i] = True
+                for t in targets:
+                    for name in _bound_paths(t):
+                        if name not in self.names:
+                            self.names.add(name)
+                            roots.add(name.split(".")[0])
+            pending = {i for r in roots for i in mentions.get(r, ()) if not done[i]}
         self._returns = any(
-            isinstance(n, ast.Return) and self.is_tainted(n.value) for n in self._body_nodes()
-        ) or any(isinstance(n, (ast.Yield, ast.YieldFrom)) and self.is_tainted(n.value) for n in self._body_nodes())
+            isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom)) and self.is_tainted(n.value) for n in body
+        )
 
 
 def _flows(node: ast.AST) -> list[tuple[list[ast.AST], ast.AST | None]]:

@@ -1,0 +1,174 @@
+"""Counterfactual evaluation by fork: re-run only the headline evaluation on perturbed val streams.
+
+At the trigger (the first forward on val ids after a given number of metric log lines, i.e. the
+start of the headline pass), the process finds every live id tensor/array holding val content, then
+forks one child per variant. A child writes its edits (``x_t := v``) into those objects, records its
+own tape from the fork on, and exits when its stop condition is met; the parent waits for each child
+in turn and then carries on unperturbed as the control.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+import pgguard
+from valindex import ValIndex
+
+
+def _holders(tape: Any, wanted: set[int]) -> tuple[list[tuple[Any, dict[int, tuple]]], list[str]]:
+    """Live objects holding val content at the wanted positions, with the index tuples per position."""
+    found: list[tuple[Any, dict[int, tuple]]] = []
+    problems: list[str] = []
+    seen: set[int] = set()
+    arrays: list[np.ndarray] = []
+    for obj in gc.get_objects():
+        if isinstance(obj, torch.Tensor):
+            cands = [obj]
+        elif isinstance(obj, dict):
+            cands = [v for v in obj.values() if isinstance(v, np.ndarray)]
+        elif isinstance(obj, (list, tuple)):
+            cands = [v for v in obj if isinstance(v, np.ndarray)] if len(obj) < 10000 else []
+        else:
+            continue
+        for c in cands:
+            if id(c) in seen:
+                continue
+            seen.add(id(c))
+            if isinstance(c, np.ndarray):
+                arrays.append(c)
+            else:
+                _add(tape, c, wanted, found, problems)
+    for a in arrays:
+        _add(tape, a, wanted, found, problems)
+    return found, problems
+
+
+def _add(tape: Any, obj: Any, wanted: set[int], found: list, problems: list) -> None:
+    try:
+        pos = tape.positions(obj)
+    except Exception:
+        return
+    if pos is None:
+        return
+    shape = tuple(obj.shape)
+    hits: dict[int, tuple] = {}
+    for t in wanted:
+        flat = np.flatnonzero(pos == t)
+        if flat.size:
+            hits[t] = np.unravel_index(flat, shape)
+    if hits:
+        if isinstance(obj, np.ndarray) and not obj.flags.writeable:
+            problems.append(f"val tokens held in read-only memory ({type(obj).__name__} {shape})")
+            return
+        found.append((obj, hits))
+
+
+def _apply(holders: list, edits: list[list[int]]) -> None:
+    for obj, hits in holders:
+        for t, v in edits:
+            idx = hits.get(int(t))
+            if idx is None:
+                continue
+            if isinstance(obj, torch.Tensor):
+                index = tuple(torch.as_tensor(i) for i in idx)
+                if obj.is_inference():
+                    with torch.inference_mode():
+                        obj[index] = v
+                else:
+                    with torch.no_grad():
+                        obj[index] = v
+            else:
+                obj[idx] = v
+
+
+class ForkPlan:
+    def __init__(self, tape: Any, plan: dict) -> None:
+        self.tape, self.plan = tape, plan
+        self.fired = False
+        self.child: dict | None = None
+        tape.listeners.append(self.on_event)
+
+    def on_event(self, event: dict) -> None:
+        if self.child is not None:
+            self._child_check(event)
+            return
+        if self.fired or event["kind"] != "FWD" or self.tape.metric_logs != self.plan["after_metric_logs"]:
+            return
+        self.fired = True
+        self._fire(event)
+
+    def _fire(self, event: dict) -> None:
+        wanted = {int(t) for v in self.plan["variants"] for t, _ in v["edits"]}
+        holders, problems = _holders(self.tape, wanted)
+        report = {"trigger_event": event["i"], "holders": len(holders), "problems": problems, "children": []}
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for variant in self.plan["variants"]:
+            start = time.perf_counter()
+            pgguard.STATE["allow_fork"] = True
+            pid = os.fork()
+            pgguard.STATE["allow_fork"] = False
+            if pid == 0:
+                self._become_child(variant, holders, event)
+                return
+            status = self._wait(pid, float(self.plan.get("child_timeout", 60)))
+            report["children"].append({"id": variant["id"], "status": status, "seconds": round(time.perf_counter() - start, 3)})
+        self.tape.record("FORKED", **report)
+
+    def _wait(self, pid: int, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return "ok" if os.waitstatus_to_exitcode(status) == 0 else f"exit {os.waitstatus_to_exitcode(status)}"
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return "timeout"
+            time.sleep(0.005)
+
+    def _become_child(self, variant: dict, holders: list, event: dict) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        _apply(holders, variant["edits"])
+        stream = self.tape.stream.copy()
+        for t, v in variant["edits"]:
+            stream[int(t)] = int(v)
+        try:
+            self.tape.index = ValIndex(stream)
+        except ValueError:
+            pass  # an edit recreated an existing K-gram: positions next to it may go unmapped
+        self.tape.stream = stream
+        self.tape.events = [dict(event, kind="FWD")]
+        self.tape.out_path = variant["out"]
+        self.child = {"until": variant["until"], "scores": 0, "logs": self.tape.metric_logs}
+        import atexit
+
+        atexit.register(self._finish)
+
+    def _child_check(self, event: dict) -> None:
+        until = self.child["until"]
+        if event["kind"] == "SCORE":
+            self.child["scores"] += 1
+            if "score_events" in until and self.child["scores"] >= until["score_events"]:
+                self._finish()
+        elif event["kind"] == "LOG" and "metric_logs" in until and event["metric"] >= until["metric_logs"]:
+            self._finish()
+
+    def _finish(self) -> None:
+        self.tape.record("END", rc=0, child=True)
+        self.tape.flush()
+        os._exit(0)
+
+
+def install(tape: Any, plan: dict | None) -> ForkPlan | None:
+    return ForkPlan(tape, plan) if plan else None

@@ -1,0 +1,195 @@
+"""Audit one input: load → decode → parse → static rules → package checks → dynamic probes → waivers.
+
+An input is a Python file (static stage only, unless ``dynamic`` is asked for) or a record folder (a
+directory holding ``train_gpt.py``: static, package and, by default, dynamic stages). Whatever goes
+wrong with one input ends as that input's ERROR verdict with a one-line reason, never as an exception:
+bad input (``InputError``, ``ParseFailure``) and a bug inside one rule (``internal error in PGxxx``)
+alike, so a batch always finishes and tool bugs stay visible.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor import registry
+from auditor.analysis import Analysis, ParseFailure
+from auditor.config import Config
+from auditor.findings import Finding, InputResult, sha256_bytes
+from auditor.source import SourceFile
+
+#: lines of source shown either side of a finding's line in the terminal report
+EXCERPT_CONTEXT = 2
+#: longest excerpt line kept (minified payloads can have megabyte-long lines)
+EXCERPT_WIDTH = 160
+MAIN_SCRIPT = "train_gpt.py"
+
+
+@dataclass
+class AuditOptions:
+    """What to run on each input. Empty ``select``/``ignore`` fall back to the config's."""
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    #: ``None``: on for record folders, off for single files
+    dynamic: bool | None = None
+    config: Config | None = None
+    #: extra knobs for the dynamic stage (timeouts, probe selection); passed through unchanged
+    dynamic_settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def effective_select(self) -> tuple[str, ...]:
+        return self.select or (self.config.select if self.config else ())
+
+    @property
+    def effective_ignore(self) -> tuple[str, ...]:
+        return (*(self.config.ignore if self.config else ()), *self.ignore)
+
+    def selected(self, code: str) -> bool:
+        return registry.code_selected(code, self.effective_select, self.effective_ignore)
+
+
+class StageUnavailable(Exception):
+    """A pipeline stage's module is not importable in this installation."""
+
+
+class _InternalError(Exception):
+    """A bug inside one check; recorded as the input's ERROR so it is visible, never swallowed."""
+
+
+def is_record_folder(path: Path) -> bool:
+    return path.is_dir() and (path / MAIN_SCRIPT).is_file()
+
+
+def audit(path: Path, options: AuditOptions | None = None) -> InputResult:
+    """Audit one file or record folder; never raises for a problem with the input or a rule."""
+    from auditor.decode import InputError  # decode is imported lazily: it pulls in libcst
+
+    options = options or AuditOptions()
+    path = Path(path)
+    started = time.perf_counter()
+    result = InputResult(path=str(path), sha256=_sha256(path))
+    try:
+        if path.is_dir():
+            if not is_record_folder(path):
+                raise InputError(f"{path}: a folder to audit must contain {MAIN_SCRIPT}")
+            _audit_folder(path, options, result)
+        else:
+            _audit_file(path, options, result, dynamic=bool(options.dynamic))
+    except (InputError, ParseFailure, StageUnavailable, _InternalError) as exc:
+        result.error = str(exc)
+    except RecursionError:
+        result.error = f"{path}: input nests too deeply to analyse"
+    except MemoryError:
+        result.error = f"{path}: input too large to analyse in memory"
+    except Exception as exc:  # noqa: BLE001 - a tool bug becomes this input's ERROR, not a crashed batch
+        result.error = f"internal error: {type(exc).__name__}: {exc}"
+    result.findings = [f for f in result.findings if options.selected(f.code)]
+    _apply_waivers(result.findings, options.config)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _sha256(path: Path) -> str | None:
+    target = path / MAIN_SCRIPT if path.is_dir() else path
+    try:
+        return sha256_bytes(target.read_bytes())
+    except OSError:
+        return None
+
+
+def _audit_file(path: Path, options: AuditOptions, result: InputResult, dynamic: bool) -> Any:
+    from auditor.decode import load
+
+    loaded = load(path)
+    sources = [loaded.main, *loaded.helpers]
+    findings = static_findings(sources, options)
+    if loaded.main.provenance.is_packed:
+        result.extra["decoded"] = {
+            "chain": list(loaded.main.provenance.chain),
+            "sha256": sha256_bytes(loaded.main.text.encode()),
+        }
+    if loaded.helpers:
+        result.extra["helpers"] = [h.path for h in loaded.helpers]
+    if dynamic:
+        findings += _stage("auditor.dynamic", "run_dynamic")(loaded, findings, options)
+    result.findings.extend(findings)
+    attach_excerpts(result.findings, sources)
+    return loaded
+
+
+def _audit_folder(folder: Path, options: AuditOptions, result: InputResult) -> None:
+    dynamic = True if options.dynamic is None else options.dynamic
+    loaded = _audit_file(folder / MAIN_SCRIPT, options, result, dynamic=dynamic)
+    package_findings, extra = _stage("auditor.package.verify", "verify_folder")(folder)
+    result.findings.extend(package_findings)
+    result.extra.update(extra)
+    attach_excerpts(package_findings, [loaded.main, *loaded.helpers])
+
+
+def _stage(module_name: str, function: str) -> Any:
+    """A later stage's entry point, imported only when that stage runs."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            hint = "; use --no-dynamic to skip it" if module_name == "auditor.dynamic" else ""
+            raise StageUnavailable(f"the {module_name} stage is not available here ({exc}){hint}") from exc
+        raise
+    return getattr(module, function)
+
+
+def static_findings(sources: Iterable[SourceFile], options: AuditOptions) -> list[Finding]:
+    """Every selected static rule on every source (main script first, then helpers)."""
+    rules = [r() for r in registry.select(options.effective_select, options.effective_ignore)]
+    findings: list[Finding] = []
+    errors: list[str] = []
+    for source in sources:
+        try:
+            analysis = Analysis(source)
+        except ParseFailure as exc:
+            raise ParseFailure(f"{source.path}: {exc}") from exc
+        for rule in rules:
+            try:
+                findings.extend(f for f in rule.check(analysis) if f is not None)
+            except Exception as exc:  # noqa: BLE001 - a bug in one rule must not hide the others
+                errors.append(f"internal error in {rule.code} on {source.path}: {type(exc).__name__}: {exc}")
+    if errors:
+        raise _InternalError("; ".join(errors))
+    return findings
+
+
+def attach_excerpts(findings: Iterable[Finding], sources: Iterable[SourceFile]) -> None:
+    """Store the source lines around each finding in ``data["excerpt"]`` for the terminal report.
+
+    Done here, where the decoded text is at hand, because reporters may run in another process.
+    """
+    texts = {s.path: s.lines for s in sources}
+    for finding in findings:
+        lines = texts.get(finding.path)
+        if lines is None or not 1 <= finding.line <= len(lines) or "excerpt" in finding.data:
+            continue
+        end = finding.end_line or finding.line
+        lo = max(1, finding.line - EXCERPT_CONTEXT)
+        hi = min(len(lines), max(end, finding.line) + EXCERPT_CONTEXT, finding.line + 2 * EXCERPT_CONTEXT + 4)
+        finding.data["excerpt"] = {
+            "start": lo,
+            "lines": [_clip(lines[i - 1]) for i in range(lo, hi + 1)],
+        }
+
+
+def _clip(line: str) -> str:
+    return line if len(line) <= EXCERPT_WIDTH else line[: EXCERPT_WIDTH - 1] + "…"
+
+
+def _apply_waivers(findings: list[Finding], config: Config | None) -> None:
+    if config is None or not config.waivers:
+        return
+    for finding in findings:
+        waiver = config.waiver_for(finding)
+        if waiver is not None:
+            finding.waived = {"reason": waiver.reason, "ruling": waiver.ruling}

@@ -1,0 +1,237 @@
+"""The parsed model of one record folder: files, the claim, the train logs, the runs per seed, the
+entry script and the local helpers it runs. Checks read this model; none of them touches the disk.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import statistics
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.package.logs import TrainLog, looks_like_log, parse_log
+from auditor.package.submission import Claim, SchemaProblem, load_submission
+
+#: text files larger than this are not read as logs (the largest real log is a few MB)
+MAX_LOG_BYTES = 64 * 1024 * 1024
+_LOG_SUFFIXES = (".log", ".txt")
+_NOT_LOGS = re.compile(r"^(requirements.*|readme.*|license.*|results.*)\.txt$", re.I)
+_SEED_IN_NAME = re.compile(r"seed[_-]?(\d+)", re.I)
+_HELPER_SUFFIXES = (".py", ".c", ".cc", ".cpp", ".cu", ".h", ".hpp")
+#: modules an official environment provides (the repo's requirements.txt plus what torch brings)
+PROVIDED_MODULES = frozenset({
+    "numpy", "tqdm", "torch", "huggingface_hub", "kernels", "setuptools", "typing_extensions", "datasets",
+    "tiktoken", "sentencepiece", "triton", "jinja2", "sympy", "networkx", "filelock", "fsspec",
+})
+
+
+@dataclass
+class Run:
+    """One train log as a run of one seed."""
+
+    log: TrainLog
+    rel: str  # path relative to the folder
+    seed: int | None
+    seed_line: int | None
+    name_seed: int | None  # the seed the file name states, if any
+    duplicate_of: str | None = None  # set when the file is a byte-identical copy of another log
+
+
+@dataclass
+class RecordFolder:
+    path: Path
+    files: list[str]
+    claim: Claim | None
+    claim_rel: str | None
+    schema_problems: list[SchemaProblem]
+    runs: list[Run]
+    entry: str | None
+    helpers: list[str]
+    missing_helpers: list[tuple[str, int]]
+    third_party_imports: list[tuple[str, int]]
+    record_track: bool
+    designated_kind: str | None = None
+    sizes: dict[str, int] = field(default_factory=dict)
+
+    def rel(self, name: str) -> str:
+        """Path of a file in the folder as findings show it."""
+        return str(self.path / name)
+
+    @property
+    def distinct_runs(self) -> list[Run]:
+        return [r for r in self.runs if r.duplicate_of is None]
+
+    def headline(self, run: Run):
+        """The run's headline under the folder's designated evaluator kind (see :func:`_designate`)."""
+        if self.designated_kind is not None:
+            same = [e for e in run.log.evals if e.final and e.kind == self.designated_kind]
+            if same:
+                return max(enumerate(same), key=lambda ie: (ie[1].exact, ie[0]))[1]
+        return run.log.headline
+
+    def runs_for_claim(self) -> list[Run]:
+        """One run per seed: the claimed seeds when the claim lists them, else every distinct seed.
+        Where a seed has several logs, the one whose headline is closest to the claimed per-seed
+        value (else to the top-level claim), else the last by name."""
+        by_seed: dict[int | str, list[Run]] = {}
+        for r in self.distinct_runs:
+            if self.headline(r) is not None:  # a run that never logs its seed stands alone
+                by_seed.setdefault(r.seed if r.seed is not None else r.rel, []).append(r)
+        wanted = list(self.claim.seeds) if self.claim and self.claim.seeds else list(by_seed)
+        chosen = []
+        for s in wanted:
+            runs = by_seed.get(s, [])
+            if not runs:
+                continue
+            sc = self.claim.seeds.get(s) if self.claim else None
+            target = sc.val_bpb if sc and sc.val_bpb is not None else (self.claim.val_bpb if self.claim else None)
+            if target is not None:
+                runs = sorted(runs, key=lambda r: abs(self.headline(r).val_bpb - float(target.value)))
+            else:
+                runs = sorted(runs, key=lambda r: r.rel, reverse=True)
+            chosen.append(runs[0])
+        return chosen
+
+    def backs_claim(self, run: Run) -> bool:
+        """Whether the claim rests on the run: a run of a claimed seed (training and evaluation may be
+        separate logs), else the run chosen for its seed. Other logs are context (ablations, dev runs)."""
+        if self.claim and self.claim.seeds:
+            return run.seed in self.claim.seeds
+        return any(r is run for r in self.runs_for_claim())
+
+    def logged_mean(self) -> float | None:
+        values = [self.headline(r).val_bpb for r in self.runs_for_claim()]
+        return statistics.fmean(values) if values else None
+
+
+def load_folder(path: Path) -> RecordFolder:
+    """Read a record folder. Unreadable pieces become problems the checks report, never exceptions."""
+    files = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file() and ".git" not in p.parts)
+    sizes = {f: (path / f).stat().st_size for f in files}
+    claim, claim_rel, problems = None, None, []
+    subs = [f for f in files if "/" not in f and re.fullmatch(r"submission.*\.json", f)]
+    if subs:
+        claim_rel = "submission.json" if "submission.json" in subs else subs[0]
+        claim, problems = load_submission(path / claim_rel)
+    runs = _runs(path, files, sizes)
+    entry = _entry(path, files)
+    helpers, missing, third = _entry_dependencies(path, entry, files) if entry else ([], [], [])
+    folder = RecordFolder(path, files, claim, claim_rel, problems, runs, entry, helpers, missing, third,
+                          _is_record_track(path, claim), sizes=sizes)
+    folder.designated_kind = _designate(folder)
+    return folder
+
+
+def _is_record_track(path: Path, claim: Claim | None) -> bool:
+    text = " ".join([*path.resolve().parts[-3:], (claim.track or "") if claim else ""]).lower()
+    return not re.search(r"non[_-]?record", text)
+
+
+def _runs(path: Path, files: list[str], sizes: dict[str, int]) -> list[Run]:
+    runs: list[Run] = []
+    seen: dict[bytes, str] = {}
+    for rel in files:
+        name = rel.rsplit("/", 1)[-1]
+        if not rel.endswith(_LOG_SUFFIXES) or _NOT_LOGS.match(name) or sizes[rel] > MAX_LOG_BYTES:
+            continue
+        data = (path / rel).read_bytes()
+        text = data.decode("utf-8", "replace")
+        if not looks_like_log(text):
+            continue
+        log = parse_log(rel, text)
+        m = _SEED_IN_NAME.search(name)
+        name_seed = int(m.group(1)) if m else None
+        seed = int(log.seed.value) if log.seed else name_seed
+        run = Run(log, rel, seed, log.seed.line if log.seed else None, name_seed)
+        run.duplicate_of = seen.get(data)
+        seen.setdefault(data, rel)
+        runs.append(run)
+    return runs
+
+
+def _designate(folder: RecordFolder) -> str | None:
+    """The highest evaluator kind (TTT > sliding > round trip) that every distinct run prints: a
+    one-off extra evaluator in one seed's log (say a TTT experiment) must not replace the folder's
+    headline evaluator in that seed."""
+    kinds = [{e.kind for e in r.log.evals if e.final} for r in folder.distinct_runs]
+    kinds = [k for k in kinds if k]
+    if len(kinds) < 2:
+        return None
+    common = set.intersection(*kinds)
+    rank = {"ttt": 3, "sliding": 2, "roundtrip": 1, "other": 0}
+    return max(common, key=rank.__getitem__) if common else None
+
+
+def _entry(path: Path, files: list[str]) -> str | None:
+    """``train_gpt.py`` when present, else the top-level training script (``train*.py``), largest first."""
+    top = [f for f in files if "/" not in f and f.endswith(".py")]
+    if "train_gpt.py" in top:
+        return "train_gpt.py"
+    trains = sorted((f for f in top if f.startswith("train")), key=lambda f: -(path / f).stat().st_size)
+    return trains[0] if trains else None
+
+
+def _entry_dependencies(path: Path, entry: str, files: list[str]) -> tuple[list[str], list[tuple[str, int]],
+                                                                            list[tuple[str, int]]]:
+    """Local helpers the entry script imports, opens or compiles; local imports with no file; and
+    third-party imports. Packed scripts are opaque here (the static stage decodes them)."""
+    text = (path / entry).read_bytes().decode("utf-8", "replace")
+    helpers: set[str] = set()
+    missing: list[tuple[str, int]] = []
+    third: list[tuple[str, int]] = []
+    local_files = set(files)
+    for m in re.finditer(r"""["']([\w./-]+\.(?:py|c|cc|cpp|cu|h|hpp))["']""", text):
+        name = m.group(1).removeprefix("./")
+        if name == entry or name.startswith("/"):
+            continue  # the script itself, or an absolute path outside the folder
+        if name in local_files:
+            helpers.add(name)
+        elif name.rsplit("/", 1)[-1] != entry:
+            missing.append((name, text.count("\n", 0, m.start()) + 1))
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        tree = None
+    stdlib = sys.stdlib_module_names
+    for node in ast.walk(tree) if tree else ():
+        if isinstance(node, ast.Import):
+            names = [(a.name, node.lineno) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [(node.module, node.lineno)]
+        else:
+            continue
+        for name, line in names:
+            top = name.split(".")[0]
+            if f"{top}.py" in local_files or f"{top}/__init__.py" in local_files:
+                helpers.add(f"{top}.py" if f"{top}.py" in local_files else f"{top}/__init__.py")
+            elif top in stdlib or top in PROVIDED_MODULES:
+                continue
+            elif not _guarded(tree, node):  # a guarded import is optional, with a fallback
+                third.append((top, line))
+    for name, line in _local_imports_missing(tree, local_files):
+        missing.append((name, line))
+    return sorted(helpers), missing, third
+
+
+def _guarded(tree: ast.AST, node: ast.AST) -> bool:
+    """The import sits in a ``try`` whose handler catches ImportError (an optional dependency)."""
+    for t in ast.walk(tree):
+        if isinstance(t, ast.Try) and any(node is n for b in t.body for n in ast.walk(b)):
+            for h in t.handlers:
+                names = {getattr(h.type, "id", None)} | {getattr(e, "id", None) for e in getattr(h.type, "elts", [])}
+                if h.type is None or names & {"ImportError", "ModuleNotFoundError", "Exception"}:
+                    return True
+    return False
+
+
+def _local_imports_missing(tree: ast.AST | None, local_files: set[str]) -> list[tuple[str, int]]:
+    """Relative imports (``from . import x``) or sys.path-style sibling imports with no file."""
+    out = []
+    for node in ast.walk(tree) if tree else ():
+        if isinstance(node, ast.ImportFrom) and node.level > 0:
+            mod = (node.module or "").split(".")[0]
+            if mod and f"{mod}.py" not in local_files and f"{mod}/__init__.py" not in local_files:
+                out.append((mod, node.lineno))
+    return out

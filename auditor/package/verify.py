@@ -1,0 +1,75 @@
+"""``verify_folder``: the package stage of a folder audit (MLPerf-style orchestration, ANCHORS §6).
+
+Load the folder into its typed model (files, claim, logs, runs), run every package check of the
+catalog in code order, and return the findings plus the extra JSON fields of the folder's report:
+``claimed_val_bpb``, ``logged_val_bpb_mean`` and ``seeds`` (one row per distinct logged run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from auditor.findings import Finding
+from auditor.package.check import Context, Sota, all_package_checks
+from auditor.package.folder import RecordFolder, load_folder
+from auditor.registry import code_selected
+
+
+class FolderError(ValueError):
+    """The input is not a readable folder (the CLI turns it into exit 2 with this message)."""
+
+
+def verify_folder(
+    folder: Path,
+    sota: Sota | None = None,
+    bpb_tolerance: float = 1e-5,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+) -> tuple[list[Finding], dict[str, Any]]:
+    """Run the package checks on ``folder``; findings carry ``Source.PACKAGE`` and a file + line."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FolderError(f"{folder}: not a directory")
+    try:
+        model = load_folder(folder)
+    except OSError as exc:
+        raise FolderError(f"{folder}: cannot read: {exc}") from exc
+    ctx = Context(model, sota=sota, bpb_tolerance=bpb_tolerance)
+    select, ignore = list(select), list(ignore)
+    findings: list[Finding] = []
+    for check in all_package_checks():
+        if code_selected(check.code, select, ignore):
+            findings.extend(check().check(ctx))
+    return findings, folder_summary(model)
+
+
+def folder_summary(model: RecordFolder) -> dict[str, Any]:
+    """The extra report fields: the claim, the logged mean, and the per-seed table as logged."""
+    claim = model.claim
+    return {
+        "claimed_val_bpb": float(claim.val_bpb.value) if claim and claim.val_bpb else None,
+        "logged_val_bpb_mean": model.logged_mean(),
+        "seeds": [seed_row(model, r) for r in model.distinct_runs],
+    }
+
+
+def seed_row(model: RecordFolder, run) -> dict[str, Any]:
+    log, head = run.log, model.headline(run)
+    eval_ms = None
+    if head is not None:
+        eval_ms = head.eval_ms if head.eval_ms is not None else log.headline_eval_ms() if log.headline is head else None
+        if eval_ms is None:
+            eval_ms = next((e.eval_ms for e in log.evals if e.final and e.eval_ms is not None and e.kind == head.kind
+                            and abs(e.val_bpb - head.val_bpb) < 5e-5), None)
+    return {
+        "seed": run.seed,
+        "val_bpb": head.val_bpb if head else None,
+        "bytes_total": log.total.bytes if log.total else None,
+        "bytes_code": log.code.bytes if log.code else None,
+        "train_seconds": log.train.value / 1000 if log.train else None,
+        "eval_seconds": eval_ms / 1000 if eval_ms is not None else None,
+        "log": run.rel,
+        "headline": head.label if head else None,
+    }

@@ -1,0 +1,1 @@
+"""Budget checks on record folders (PG61x-PG63x): artifact cap, code counting, training and evaluation time."""

@@ -1,0 +1,1 @@
+"""Metric rules: the bpb formula and the tokenizer byte accounting."""

@@ -1,0 +1,1 @@
+"""C2-NORMALIZED: every score comes from a full, normalized distribution over the vocabulary."""
