@@ -195,7 +195,7 @@ def _emit(args: argparse.Namespace, results: list[InputResult], ctx: ReportConte
     if args.output is None and args.format == "text":
         from auditor.report.terminal import print_report
 
-        print_report(Console(highlight=False), results, ctx)
+        print_report(Console(highlight=False, width=None if sys.stdout.isatty() else 120), results, ctx)
         return
     text = render(args.format, results, ctx)
     if args.output is not None:
@@ -282,10 +282,10 @@ def run_rules(args: argparse.Namespace) -> int:
         return 0
     table = Table(title=f"pgolf-audit checks ({len(rules)}; rules as of {RULESET_DATE})", title_justify="left")
     for column in ("Code", "Rule", "Name", "Kind", "Status", "Level"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=True)
     for r in rules:
         table.add_row(r.code, r.rule_id, r.name, kind(r), r.status.value, r.level.name)
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
     return 0
 
 

@@ -53,8 +53,8 @@ class AuditOptions:
         return registry.code_selected(code, self.effective_select, self.effective_ignore)
 
 
-class StageUnavailable(Exception):
-    """A pipeline stage's module is not importable in this installation."""
+class CannotAudit(Exception):
+    """This input cannot be audited here (not a record folder, a stage not installed); says why."""
 
 
 class _InternalError(Exception):
@@ -67,8 +67,6 @@ def is_record_folder(path: Path) -> bool:
 
 def audit(path: Path, options: AuditOptions | None = None) -> InputResult:
     """Audit one file or record folder; never raises for a problem with the input or a rule."""
-    from auditor.decode import InputError  # decode is imported lazily: it pulls in libcst
-
     options = options or AuditOptions()
     path = Path(path)
     started = time.perf_counter()
@@ -76,22 +74,31 @@ def audit(path: Path, options: AuditOptions | None = None) -> InputResult:
     try:
         if path.is_dir():
             if not is_record_folder(path):
-                raise InputError(f"{path}: a folder to audit must contain {MAIN_SCRIPT}")
+                raise CannotAudit(f"{path}: a folder to audit must contain {MAIN_SCRIPT}")
             _audit_folder(path, options, result)
         else:
             _audit_file(path, options, result, dynamic=bool(options.dynamic))
-    except (InputError, ParseFailure, StageUnavailable, _InternalError) as exc:
-        result.error = str(exc)
     except RecursionError:
         result.error = f"{path}: input nests too deeply to analyse"
     except MemoryError:
         result.error = f"{path}: input too large to analyse in memory"
-    except Exception as exc:  # noqa: BLE001 - a tool bug becomes this input's ERROR, not a crashed batch
-        result.error = f"internal error: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - whatever happens, it is this input's ERROR, not a crashed batch
+        known = _input_problem(exc)
+        result.error = str(exc) if known else f"internal error: {type(exc).__name__}: {exc}"
     result.findings = [f for f in result.findings if options.selected(f.code)]
     _apply_waivers(result.findings, options.config)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _input_problem(exc: Exception) -> bool:
+    """Bad input or an unavailable stage (message for the user) rather than a tool bug."""
+    try:
+        from auditor import decode
+    except ImportError:
+        return isinstance(exc, (ParseFailure, CannotAudit, _InternalError))
+    input_error = getattr(decode, "InputError", ())
+    return isinstance(exc, (ParseFailure, CannotAudit, _InternalError, input_error))
 
 
 def _sha256(path: Path) -> str | None:
@@ -116,7 +123,7 @@ def _audit_file(path: Path, options: AuditOptions, result: InputResult, dynamic:
     if loaded.helpers:
         result.extra["helpers"] = [h.path for h in loaded.helpers]
     if dynamic:
-        findings += _stage("auditor.dynamic", "run_dynamic")(loaded, findings, options)
+        findings += _stage("auditor.dynamic", "run_dynamic").run_dynamic(loaded, findings, options)
     result.findings.extend(findings)
     attach_excerpts(result.findings, sources)
     return loaded
@@ -125,22 +132,30 @@ def _audit_file(path: Path, options: AuditOptions, result: InputResult, dynamic:
 def _audit_folder(folder: Path, options: AuditOptions, result: InputResult) -> None:
     dynamic = True if options.dynamic is None else options.dynamic
     loaded = _audit_file(folder / MAIN_SCRIPT, options, result, dynamic=dynamic)
-    package_findings, extra = _stage("auditor.package.verify", "verify_folder")(folder)
+    verify = _stage("auditor.package.verify", "verify_folder")
+    try:
+        package_findings, extra = verify.verify_folder(
+            folder, select=options.effective_select, ignore=options.effective_ignore
+        )
+    except verify.FolderError as exc:
+        raise CannotAudit(str(exc)) from exc
     result.findings.extend(package_findings)
     result.extra.update(extra)
     attach_excerpts(package_findings, [loaded.main, *loaded.helpers])
 
 
 def _stage(module_name: str, function: str) -> Any:
-    """A later stage's entry point, imported only when that stage runs."""
+    """A later stage's module, imported only when that stage runs and checked for its entry point."""
+    hint = "; use --no-dynamic to skip it" if module_name.startswith("auditor.dynamic") else ""
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
-            hint = "; use --no-dynamic to skip it" if module_name == "auditor.dynamic" else ""
-            raise StageUnavailable(f"the {module_name} stage is not available here ({exc}){hint}") from exc
+            raise CannotAudit(f"the {module_name} stage is not available here ({exc}){hint}") from exc
         raise
-    return getattr(module, function)
+    if not hasattr(module, function):
+        raise CannotAudit(f"{module_name}.{function} is not available in this installation{hint}")
+    return module
 
 
 def static_findings(sources: Iterable[SourceFile], options: AuditOptions) -> list[Finding]:

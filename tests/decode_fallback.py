@@ -51,14 +51,22 @@ def load(path: Path) -> Loaded:
 
 
 def install() -> None:
-    if "auditor.decode" in sys.modules or importlib.util.find_spec("auditor.decode") is not None:
+    """Give ``auditor.decode`` the stand-in ``load``/``InputError`` unless the real ones exist.
+
+    The package may already exist as a bare namespace with other submodules; those keep working.
+    """
+    try:
+        module = importlib.import_module("auditor.decode")
+    except ModuleNotFoundError:
+        module = types.ModuleType("auditor.decode")
+        module.__path__ = []  # a package, so that ``auditor.decode.downlevel`` resolves
+        sys.modules["auditor.decode"] = module
+    if hasattr(module, "load") and hasattr(module, "InputError"):
         return
-    module = types.ModuleType("auditor.decode")
-    module.__path__ = []  # a package, so that ``auditor.decode.downlevel`` resolves
     module.load = load  # type: ignore[attr-defined]
     module.InputError = InputError  # type: ignore[attr-defined]
     module.Loaded = Loaded  # type: ignore[attr-defined]
-    downlevel = types.ModuleType("auditor.decode.downlevel")
-    downlevel.downlevel = lambda text: None  # type: ignore[attr-defined]
-    sys.modules["auditor.decode"] = module
-    sys.modules["auditor.decode.downlevel"] = downlevel
+    if importlib.util.find_spec("auditor.decode.downlevel") is None:
+        downlevel = types.ModuleType("auditor.decode.downlevel")
+        downlevel.downlevel = lambda text: None  # type: ignore[attr-defined]
+        sys.modules["auditor.decode.downlevel"] = downlevel

@@ -74,3 +74,13 @@ def test_folder_without_script_and_missing_file(tmp_path: Path) -> None:
     assert audit(tmp_path).error == f"{tmp_path}: a folder to audit must contain train_gpt.py"
     missing = audit(tmp_path / "nope.py")
     assert missing.verdict.value == "ERROR" and missing.sha256 is None
+
+
+def test_record_folder_runs_the_package_stage(tmp_path: Path) -> None:
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    (folder / "train_gpt.py").write_text("print(1)\n")
+    result = audit(folder, AuditOptions(dynamic=False))
+    assert result.error is None and result.verdict.value == "FAIL"
+    assert result.sha256 == hashlib.sha256(b"print(1)\n").hexdigest()
+    assert {("PG701", "package")} <= {(f.code, f.source.value) for f in result.findings}

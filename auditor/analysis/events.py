@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING
 
 from auditor.analysis import roles
 from auditor.analysis.module import Function
-from auditor.analysis.taint import Taint, path_of
+from auditor.analysis.taint import _COMPREHENSIONS, SHAPE_ATTRS, Taint, _bound_paths, _flows, path_of
 
 if TYPE_CHECKING:
     from auditor.analysis import Analysis
@@ -67,6 +67,9 @@ LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _SKIP = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 #: call depth bound for summaries (cycles are cut anyway)
 MAX_DEPTH = 8
+#: calls that only read out or reshape an existing value (summing a loss already computed is not a forward)
+_VIEWS = frozenset({"item", "detach", "float", "double", "to", "cpu", "sum", "mean", "numel", "clone",
+                    "reshape", "view", "int", "len", "size"})
 
 
 class Kind(enum.Enum):
@@ -127,10 +130,47 @@ class ValTraining:
     slot_region: str = ""  # "scored" | "context" for SLOT sites
     unscored: bool = False
     rescored: Event | None = None
+    rescored_in_loop: bool = False  # the re-score shares a loop with the update (per-chunk adapt, then score)
     repeat_score: Event | None = None
     export_after: Event | None = None
-    restored: ast.AST | None = None
+    restored: ast.AST | None = None  # the state is discarded afterwards (snapshot reload / ``del``)
     in_training_loop: bool = False  # the same backward also consumes training data
+
+    @property
+    def verdict(self) -> str | None:
+        """Which rule family the site falls in (``None``: a covered, score-first update).
+
+        ``slot-scored`` / ``slot-context`` (SLOT), ``val-in-train`` (the training loop itself),
+        ``warmup`` (state discarded afterwards, C3-f), ``prequant`` (an export follows, C3-b),
+        ``chunk`` (scored after adapting inside the same loop or a repeated epoch loop, C3-c),
+        ``train-then-score`` (C3-a)."""
+        if self.slot:
+            return f"slot-{self.slot_region}"
+        if self.in_training_loop:
+            return "val-in-train"
+        if not self.unscored:
+            return None
+        if self.restored is not None:
+            return "warmup"
+        if self.export_after is not None:
+            return "prequant"
+        if self.rescored_in_loop or self.repeat_score is not None:
+            return "chunk"
+        return "train-then-score"
+
+    def evidence(self) -> list[str]:
+        out = [f"backward on validation-derived data at line {self.backward.line}"]
+        if self.step is not None:
+            out.append(f"optimizer step at line {self.step.line}")
+        if self.repeat_score is not None:
+            out.append(f"score inside the repeated loop at line {self.repeat_score.line}")
+        if self.rescored is not None:
+            out.append(f"validation scored after the update at line {self.rescored.line}")
+        if self.export_after is not None:
+            out.append(f"export/quantization after the update at line {self.export_after.line}")
+        if self.restored is not None:
+            out.append(f"adapted state discarded at line {self.restored.lineno}")
+        return out
 
 
 @dataclass
@@ -144,12 +184,85 @@ class Events:
     val: dict[Scope, Taint]
     train: dict[Scope, Taint]
 
+    callers: dict[int, list[Scope]] = field(default_factory=dict)
+
     def events(self, fn: Scope) -> list[Event]:
         return self.by_fn.get(fn, [])
+
+    def summary(self, fn: Scope) -> Summary:
+        return self.summaries.get(fn) or Summary()
+
+    def callers_of(self, fn: Scope) -> list[Scope]:
+        """Scopes that call ``fn`` (empty for entry points and uncalled functions)."""
+        return self.callers.get(id(fn), [])
 
 
 # ---------------------------------------------------------------------------------------------------
 # data identity
+
+
+class _SplitTaint(Taint):
+    """Taint with precise local calls: a call into a local function carries the split only through
+    what that function returns (``train_model(h, val_data)`` returns a model, not validation data);
+    a method call also through its receiver; constructing a local class through its arguments (the
+    object holds them). Library calls keep the base rule (any tainted argument taints the result).
+    Past the depth bound, local calls fall back to the base rule."""
+
+    def is_tainted(self, expr: ast.AST | None) -> bool:
+        if expr is None:
+            return False
+        stack: list[ast.AST] = [expr]
+        while stack:
+            node = stack.pop()
+            if self.seed(node):
+                return True
+            if isinstance(node, ast.Attribute) and node.attr in SHAPE_ATTRS:
+                continue
+            path = path_of(node)
+            if path is not None and self._path_tainted(path):
+                return True
+            if isinstance(node, ast.Call):
+                if self._call_is_shape(node):
+                    continue
+                func = node.func
+                constructs = isinstance(func, ast.Name) and func.id in self.module.classes
+                if self.depth > 0 and not constructs and self.module.resolve_call(func, self.fn):
+                    if self._local_call_taints(node):
+                        return True
+                    if isinstance(func, ast.Attribute):
+                        stack.append(func.value)
+                    continue
+                stack.extend(node.args)
+                stack.extend(k.value for k in node.keywords)
+                stack.append(func)
+                continue
+            if isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            if isinstance(node, _COMPREHENSIONS):
+                if self._comprehension_tainted(node):
+                    return True
+                continue
+            stack.extend(ast.iter_child_nodes(node))
+        return False
+
+    def _local_call_taints(self, call: ast.Call) -> bool:
+        for target in self.module.resolve_call(call.func, self.fn):
+            params = target.params
+            offset = 1 if target.cls is not None and params[:1] in (["self"], ["cls"]) else 0
+            bound = {
+                params[i + offset]
+                for i, arg in enumerate(call.args)
+                if i + offset < len(params) and self._arg_tainted(arg)
+            }
+            bound |= {k.arg for k in call.keywords if k.arg in params and self._arg_tainted(k.value)}
+            key = (target, frozenset(bound))
+            if key not in self._memo:
+                self._memo[key] = False  # breaks recursion cycles
+                inner = _SplitTaint(self.module, target, self.seed, bound, self.depth - 1, self._memo)
+                self._memo[key] = inner.returns_taint
+            if self._memo[key]:
+                return True
+        return False
 
 
 class _Seeds:
@@ -233,6 +346,7 @@ def _propagate(a: "Analysis", seed: _Seeds, index: dict[Scope, _Index]) -> dict[
     for _round in range(4):
         initial: dict[Scope, set[str]] = defaultdict(set)
         taints = {}
+        memo: dict = {}  # callee returns per (function, tainted params), valid for this round's seeds
         work = [fn for fn in reversed(_scopes(a)) if seed.hits(index[fn])]
         queued = set(map(id, work))
         budget = 20 * len(index) + 50
@@ -240,7 +354,7 @@ def _propagate(a: "Analysis", seed: _Seeds, index: dict[Scope, _Index]) -> dict[
             budget -= 1
             fn = work.pop()
             queued.discard(id(fn))
-            t = Taint(a, fn, seed, initial[fn], depth=1)
+            t = _SplitTaint(a, fn, seed, initial[fn], 3, memo)
             taints[fn] = t
             if not t.names and not initial[fn]:
                 continue
@@ -460,6 +574,13 @@ class _Builder:
     def __init__(self, a: "Analysis") -> None:
         self.a = a
         self.index = {fn: _index(a, fn) for fn in _scopes(a)}
+        self.constants = {
+            t.id: stmt.value.value
+            for stmt in a.tree.body
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant)
+            for t in stmt.targets
+            if isinstance(t, ast.Name)
+        }
         self.val = _propagate(a, _Seeds(0), self.index)
         self.train = _propagate(a, _Seeds(1), self.index)
         self.by_fn: dict[Scope, list[Event]] = {}
@@ -470,6 +591,8 @@ class _Builder:
                 if e.kind is Kind.READ:
                     e.val = any(_seeded(n, vt) for n in ast.walk(e.node))
                     e.train = any(_seeded(n, tt) for n in ast.walk(e.node))
+                elif e.loops and e.kind in (Kind.BACKWARD, Kind.SCORE):
+                    e.val, e.train = _in_loop(vt, e), _in_loop(tt, e)
                 else:
                     e.val = vt is not None and any(vt.is_tainted(d) for d in e.data)
                     e.train = tt is not None and any(tt.is_tainted(d) for d in e.data)
@@ -556,8 +679,9 @@ class _Builder:
 
     def _step_after(self, events: list[Event], bwd: Event) -> Event | None:
         """The optimizer step that applies this backward: the next STEP in the same loop (or after)."""
+        outer = bwd.loops[:-1]  # gradient-accumulation loops end before the step
         for e in events:
-            if e.kind is Kind.STEP and e.pos > bwd.pos and (not bwd.loops or bwd.loops[-1] in e.loops or e.loops == bwd.loops[:-1]):
+            if e.kind is Kind.STEP and e.pos > bwd.pos and e.loops[: len(outer)] == outer:
                 return e
         for e in events:  # a step before the backward in the same loop body (zero_grad/step ordering)
             if e.kind is Kind.STEP and bwd.loops and bwd.loops[-1] in e.loops:
@@ -589,7 +713,7 @@ class _Builder:
         for cand in candidates:
             names = [path_of(n) for n in ast.walk(cand) if isinstance(n, (ast.Name, ast.Attribute))]
             for name in filter(None, names):
-                if any(roles.fresh_leaf(v) for v in bindings.get(name, [])):
+                if any(roles.fresh_leaf(v, self.constants) for v in bindings.get(name, [])):
                     return True
         return False
 
@@ -631,22 +755,62 @@ class _Builder:
             else:
                 for o in origins:
                     o.repeat_score = o.repeat_score or e
-        later = next((e for e in scores if e.pos > site.pos and e is not site and self._fresh_score(fn, e, site)), None)
+        later = next(
+            (
+                e for e in scores
+                if e.pos > site.pos and e is not site and self._fresh_score(fn, e, site)
+                and not self._exclusive(site.node, e.node)
+            ),
+            None,
+        )
         export = next((e for e in events if e.pos > site.pos and self._exports(e)), None)
-        restored = self._restore_after(fn, events, site)
+        restored = self._restore_after(fn, events, site) or self._deleted_after(fn, site)
         for o in origins:
-            if export is not None and o.export_after is None and o.rescored is None:
+            if export is not None and o.export_after is None:
                 o.export_after = export
             if restored is not None and o.restored is None:
                 o.restored = restored
         if later is not None:
+            # adapted state is scored again: a violation whatever the callers do; keep propagating
+            # so that callers can still attach the export that follows (pre-quant TTT)
             for o in origins:
                 o.unscored = True
-                o.rescored = o.rescored or later
-            return
-        if prior is not None:
+                if o.rescored is None:
+                    o.rescored = later
+                    o.rescored_in_loop = any(l in later.loops for l in site.loops)
+        elif prior is not None:
             return
         s.unscored.extend(origins)
+
+    def _exclusive(self, first: ast.AST, second: ast.AST) -> bool:
+        """Do two nodes sit in branches that never both run: the two arms of one ``if``, or
+        ``if X:`` and ``if not X:`` (a TTT path and the plain evaluator it replaces)?"""
+        arms_a = self._arms(first)
+        arms_b = self._arms(second)
+        for test_a, pos_a, if_a in arms_a:
+            for test_b, pos_b, if_b in arms_b:
+                if if_a is if_b and pos_a != pos_b:
+                    return True
+                if test_a == test_b and pos_a != pos_b:
+                    return True
+        return False
+
+    def _arms(self, node: ast.AST) -> list[tuple[str, bool, ast.If]]:
+        """(condition, polarity, if-node) of every ``if`` arm around ``node`` within its function;
+        ``not X`` is normalized to ``X`` with the polarity flipped."""
+        out = []
+        child = node
+        for anc in self.a.ancestors(node):
+            if isinstance(anc, _SKIP):
+                break
+            if isinstance(anc, ast.If) and child is not anc.test:
+                positive = child in anc.body
+                test = anc.test
+                if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+                    test, positive = test.operand, not positive
+                out.append((ast.dump(test), positive, anc))
+            child = anc
+        return out
 
     def _exports(self, e: Event) -> bool:
         if e.kind is Kind.EXPORT:
@@ -672,6 +836,12 @@ class _Builder:
         """A score after ``site`` that runs a new forward (not the logging of the loss that was stepped)."""
         if score.kind is Kind.CALL:
             return True
+        for d in score.data:
+            for n in ast.walk(d):
+                if isinstance(n, ast.Call):
+                    name = n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
+                    if name not in _VIEWS:
+                        return True  # a forward/loss computed in the accumulation itself
         positions = self._assignments(fn)
         names = {p for d in score.data for n in ast.walk(d) if (p := path_of(n))}
         return any(pos > site.pos for n in names for pos in positions.get(n, []))
@@ -705,6 +875,34 @@ class _Builder:
                 return call
         return None
 
+    def _deleted_after(self, fn: Scope, site: Event) -> ast.AST | None:
+        """``del owner`` after the site, where ``owner`` is a module built in this function whose
+        parameters the stepped optimizer holds (a throw-away adapter)."""
+        if site.kind is not Kind.BACKWARD:
+            return None
+        for vt in self.trainings:
+            if vt.backward is site and vt.step is not None and vt.step.data:
+                owners = self._param_owners(fn, vt.step.data[0])
+                root = self.a.tree if fn is None else fn.node
+                for node in ast.walk(root):
+                    if isinstance(node, ast.Delete) and (node.lineno, node.col_offset) > site.pos:
+                        if {path_of(t) for t in node.targets} & owners:
+                            return node
+        return None
+
+    def _param_owners(self, fn: Scope, receiver: ast.AST) -> set[str]:
+        """Objects built by a call in this function whose ``.parameters()`` the optimizer holds."""
+        bindings = _bindings(self.a, fn)
+        owners: set[str] = set()
+        for value in bindings.get(path_of(receiver) or "", []):
+            if isinstance(value, ast.Call) and value.args:
+                for n in ast.walk(value.args[0]):
+                    if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "parameters":
+                        owner = path_of(n.func.value)
+                        if owner and any(isinstance(v, ast.Call) for v in bindings.get(owner, [])):
+                            owners.add(owner)
+        return owners
+
     # ---- phases --------------------------------------------------------------------------------
 
     def after_training(self) -> list[Event]:
@@ -724,20 +922,19 @@ class _Builder:
         return out
 
     def reserve(self) -> ast.AST | None:
-        """A subtraction of a setting from a value the training loop compares against (the GPTQ reserve)."""
-        compared: set[str] = set()
-        fns = {e.fn for e in self.train_sites}
-        for e in self.train_sites:
-            for loop in e.loops[:1]:
-                for node in ast.walk(loop):
-                    if isinstance(node, ast.Compare):
-                        for sub in ast.walk(node):
-                            if (p := path_of(sub)) is not None:
-                                compared.add(p)
-                            if isinstance(sub, ast.BinOp) and isinstance(sub.op, ast.Sub) and self._reads_setting(sub.right):
-                                return sub
+        """A subtraction of a setting from a value the training loop compares against (the GPTQ reserve),
+        searched in every function that runs a training loop (directly or through calls)."""
+        fns = [fn for fn, s in self.summaries.items() if s.train_loop]
         for fn in fns:
             root = self.a.tree if fn is None else fn.node
+            compared: set[str] = set()
+            for node in ast.walk(root):
+                if isinstance(node, ast.Compare):
+                    for sub in ast.walk(node):
+                        if (p := path_of(sub)) is not None:
+                            compared.add(p)
+                        if isinstance(sub, ast.BinOp) and isinstance(sub.op, ast.Sub) and self._reads_setting(sub.right):
+                            return sub
             for node in ast.walk(root):
                 if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Sub):
                     if path_of(node.target) in compared and self._reads_setting(node.value):
@@ -750,6 +947,39 @@ class _Builder:
 
     def _reads_setting(self, expr: ast.AST) -> bool:
         return any(self.a.setting_of(n) is not None for n in ast.walk(expr) if isinstance(n, (ast.Attribute, ast.Name, ast.Call)))
+
+
+def _in_loop(taint: Taint | None, e: Event) -> bool:
+    """Taint of ``e.data`` with the flows of its outermost loop only: names the loop rebinds lose the
+    taint they get elsewhere in the function (``x, y`` of the training loop reused by a TTT loop)."""
+    if taint is None or not taint.names:
+        return taint is not None and any(taint.is_tainted(d) for d in e.data)
+    loop = e.loops[0]
+    flows = []
+    stack = list(ast.iter_child_nodes(loop))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _SKIP):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+        flows.extend(_flows(node))
+    rebound = {p.split(".")[0] for targets, _ in flows for t in targets for p in _bound_paths(t)}
+    saved = taint.names
+    taint.names = {n for n in saved if n.split(".")[0] not in rebound}
+    try:
+        changed = True
+        while changed:
+            changed = False
+            for targets, value in flows:
+                if value is not None and taint.is_tainted(value):
+                    for t in targets:
+                        for p in _bound_paths(t):
+                            if p not in taint.names:
+                                taint.names.add(p)
+                                changed = True
+        return any(taint.is_tainted(d) for d in e.data)
+    finally:
+        taint.names = saved
 
 
 def _seeded(node: ast.AST, taint: Taint | None) -> bool:
@@ -822,4 +1052,5 @@ def build_events(a: "Analysis") -> Events:
         reserve=b.reserve(),
         val=b.val,
         train=b.train,
+        callers=dict(b.callers),
     )

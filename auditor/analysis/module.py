@@ -75,6 +75,7 @@ class Module:
         self.classes: dict[str, ast.ClassDef] = {}
         self.settings: dict[str, EnvSetting] = {}
         self._owner: dict[ast.AST, Function] = {}
+        self._aliases: dict[tuple[str, str], EnvSetting | None] = {}
         self._state: dict[Function, Liveness] = {}
         #: references to local functions from module-level code: the script's entry points
         self._module_refs: list[tuple[Function, Gate | None, ast.AST]] = []
@@ -151,7 +152,7 @@ class Module:
         if isinstance(expr, ast.Attribute):
             return self.settings.get(expr.attr)
         if isinstance(expr, ast.Name):
-            return self.settings.get(expr.id)
+            return self.settings.get(expr.id) or self._local_alias(expr)
         if isinstance(expr, ast.Call):
             if isinstance(expr.func, ast.Name) and expr.func.id == "getattr" and len(expr.args) >= 2:
                 key = expr.args[1]
@@ -162,6 +163,24 @@ class Module:
                 env, default, known = folded
                 return EnvSetting(env, env, default, expr.lineno, known)
         return None
+
+    def _local_alias(self, name: ast.Name) -> EnvSetting | None:
+        """A local variable bound once, in its function, to a setting read: ``use = getattr(args, "x", 0)``
+        makes ``if use:`` a gate on that setting."""
+        fn = self.owner(name)
+        if fn is None:
+            return None
+        key = (fn.qualname, name.id)
+        if key not in self._aliases:
+            self._aliases[key] = None  # breaks alias cycles
+            values = [
+                n.value for n in ast.walk(fn.node)
+                if isinstance(n, ast.Assign) and len(n.targets) == 1
+                and isinstance(n.targets[0], ast.Name) and n.targets[0].id == name.id
+            ]
+            if len(values) == 1 and not isinstance(values[0], ast.Name):
+                self._aliases[key] = self.setting_of(values[0])
+        return self._aliases[key]
 
     # ---- structure ------------------------------------------------------------------------------
 

@@ -75,9 +75,10 @@ def is_no_grad(expr: ast.AST, qualname) -> bool:
     return qualname(expr) in NO_GRAD
 
 
-def fresh_leaf(value: ast.AST) -> bool:
+def fresh_leaf(value: ast.AST, constants: dict[str, object]) -> bool:
     """A new tensor that autograd will optimize: ``torch.zeros(..., requires_grad=True)``,
-    ``t.requires_grad_()``, ``nn.Parameter(...)`` built in place."""
+    ``t.requires_grad_()``, ``nn.Parameter(...)`` built in place. ``constants`` maps module-level
+    names to literal values (minified scripts write ``requires_grad=_B`` with ``_B = True``)."""
     if not isinstance(value, ast.Call):
         return False
     func = value.func
@@ -85,7 +86,8 @@ def fresh_leaf(value: ast.AST) -> bool:
         arg = value.args[0] if value.args else None
         return not (isinstance(arg, ast.Constant) and arg.value is False)
     for kw in value.keywords:
-        if kw.arg == "requires_grad" and isinstance(kw.value, ast.Constant) and kw.value.value is True:
+        flag = kw.value.value if isinstance(kw.value, ast.Constant) else constants.get(getattr(kw.value, "id", ""))
+        if kw.arg == "requires_grad" and flag is True:
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             return name in CREATORS
     if isinstance(func, (ast.Attribute, ast.Name)):

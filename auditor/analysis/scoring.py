@@ -110,8 +110,11 @@ def _local_seeds(a: "Analysis", fn: Function | None, nodes: list[ast.AST], dists
                 if label is not None:
                     seeds |= base_paths(label)
             elif name == "gather":
-                # x.gather(dim, idx) / torch.gather(x, dim, idx)
+                # x.gather(dim, idx) / torch.gather(x, dim, idx), on a (log-)probability tensor only
                 is_method = isinstance(node.func, ast.Attribute) and a.qualname(node.func) != "torch.gather"
+                source = node.func.value if is_method else (node.args[0] if node.args else None)  # type: ignore[union-attr]
+                if source is None or not _is_distribution(source, dists):
+                    continue
                 idx = node.args[1] if is_method and len(node.args) > 1 else (
                     node.args[2] if len(node.args) > 2 else next(
                         (k.value for k in node.keywords if k.arg == "index"), None))
@@ -127,6 +130,14 @@ def _local_seeds(a: "Analysis", fn: Function | None, nodes: list[ast.AST], dists
                 if not isinstance(last, ast.Slice):
                     seeds |= base_paths(last)
     return seeds
+
+
+def _is_distribution(expr: ast.AST, dists: set[str]) -> bool:
+    """A softmax/log_softmax result: a name bound to one, or an inline call chain ending in one."""
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Call) and call_name(node) in DIST_FNS:
+            return True
+    return bool(base_paths(expr) & dists)
 
 
 def _dist_names(nodes: list[ast.AST]) -> set[str]:
@@ -302,7 +313,7 @@ def _gated_hint_writes(a: "Analysis", fn: Function | None, nodes: list[ast.AST])
         if index is None or token is None:
             continue
         direct = _plain_derived(loop, token)
-        if not _updates_state_with(loop, direct):
+        if not _updates_state_with(loop, direct, index):
             continue  # not an online predictor learning from the token stream
         taint = a.taint(fn, lambda n: False, {token})
         for node in ast.walk(loop):
@@ -340,11 +351,14 @@ def _plain_derived(loop: ast.For, token: str) -> set[str]:
     return names
 
 
-def _updates_state_with(loop: ast.For, direct: set[str]) -> bool:
-    """Does the loop store a token-derived value into a table or object state?"""
+def _updates_state_with(loop: ast.For, direct: set[str], index: str) -> bool:
+    """Does the loop store a token-derived value into a table or object state (other than the
+    per-position output slot ``out[index]``)?"""
     for node in ast.walk(loop):
         value = None
-        if isinstance(node, ast.Assign) and any(isinstance(t, (ast.Subscript, ast.Attribute)) for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Attribute) or (isinstance(t, ast.Subscript) and path_of(t.slice) != index)
+                for t in node.targets):
             value = node.value
         elif isinstance(node, ast.Call) and call_name(node) in {"append", "add"}:
             value = ast.Tuple(elts=list(node.args))

@@ -21,6 +21,7 @@ import lzma
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 #: largest payload one decompression step may produce
 MAX_OUTPUT = 16 * 1024 * 1024
@@ -56,12 +57,12 @@ class Unfoldable(Exception):
 
     ``kind`` is ``"opaque"`` for a payload that is encoded or compressed but cannot be decoded here
     (PG901), ``"dynamic"`` for text built at run time (PG902), ``"file"`` for code read from a file
-    (``file`` names it when a constant names it: a trampoline, followed by the loader).
+    (a trampoline, which the loader follows and ``helpers`` resolves).
     """
 
-    def __init__(self, reason: str, kind: str = "opaque", file: str | None = None) -> None:
+    def __init__(self, reason: str, kind: str = "opaque") -> None:
         super().__init__(reason)
-        self.reason, self.kind, self.file = reason, kind, file
+        self.reason, self.kind = reason, kind
 
 
 @dataclass(frozen=True)
@@ -95,13 +96,26 @@ def import_aliases(tree: ast.AST) -> dict[str, str]:
     """Local name → imported dotted name, from every import in ``tree`` (the loader has no Analysis)."""
     aliases: dict[str, str] = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                aliases[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for a in node.names:
-                aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            _add_aliases(node, aliases)
     return aliases
+
+
+def _add_aliases(node: ast.Import | ast.ImportFrom, aliases: dict[str, str]) -> None:
+    if isinstance(node, ast.Import):
+        for a in node.names:
+            aliases[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+    elif node.module and not node.level:
+        for a in node.names:
+            aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+
+
+def _last_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
 
 
 def qualname_resolver(aliases: dict[str, str]) -> Callable[[ast.AST], str | None]:
@@ -133,23 +147,26 @@ class Folder:
 
     def __init__(self, tree: ast.Module, qualname: Callable[[ast.AST], str | None] | None = None) -> None:
         self.tree = tree
-        self.qualname = qualname or qualname_resolver(import_aliases(tree))
-        self.constants = self._single_assignments(tree)
-        self._active: set[str] = set()
-
-    @staticmethod
-    def _single_assignments(tree: ast.Module) -> dict[str, ast.expr]:
+        # one pass: import aliases (unless the caller resolves names), name bindings, candidate calls
+        aliases: dict[str, str] = {}
         stores: dict[str, int] = {}
+        self._calls: list[ast.Call] = []
         for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            if isinstance(node, ast.Call):
+                func = node.func
+                if isinstance(func, (ast.Call, ast.Subscript)) or _last_name(func) in RUNNERS:
+                    self._calls.append(node)
+            elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
                 stores[node.id] = stores.get(node.id, 0) + 1
-        found: dict[str, ast.expr] = {}
+            elif qualname is None and isinstance(node, (ast.Import, ast.ImportFrom)):
+                _add_aliases(node, aliases)
+        self.qualname = qualname or qualname_resolver(aliases)
+        self.constants: dict[str, ast.expr] = {}
         for stmt in tree.body:
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-                name = stmt.targets[0].id
-                if stores.get(name) == 1:
-                    found[name] = stmt.value
-        return found
+                if stores.get(stmt.targets[0].id) == 1:
+                    self.constants[stmt.targets[0].id] = stmt.value
+        self._active: set[str] = set()
 
     # ---- sites --------------------------------------------------------------------------------
 
@@ -175,8 +192,8 @@ class Folder:
         """Every exec/eval/compile call with its folded argument, outermost first; a runner that is
         itself the argument of another (``exec(compile(...))``) is part of the outer site."""
         inner: set[ast.AST] = set()
-        for node in ast.walk(self.tree):
-            if not isinstance(node, ast.Call) or node in inner:
+        for node in self._calls:
+            if node in inner:
                 continue
             runner = self.runner_of(node)
             if runner is None:
@@ -226,7 +243,7 @@ class Folder:
             if isinstance(sub, ast.Call):
                 name = self.qualname(sub.func) or ""
                 if name.split(".")[0] in _UNSUPPORTED:
-                    return Unfoldable(f"{name} is not a decoder this tool evaluates")
+                    return Unfoldable(f"calls {name}, which this tool does not evaluate")
         return Unfoldable("argument is not a constant expression", kind="dynamic")
 
     @staticmethod
@@ -243,26 +260,11 @@ class Folder:
     def _fold_call(self, call: ast.Call) -> Folded:
         func = call.func
         name = builtin_name(self.qualname(func))
-        if name in RUNNERS and name == "compile" and call.args:  # exec(compile(src, name, mode))
+        if name == "compile" and call.args:  # exec(compile(src, filename, mode))
             return self.fold(call.args[0])
-        if name in ("open", "io.open") or (isinstance(func, ast.Attribute) and func.attr in ("read", "read_text")):
-            raise Unfoldable("reads code from a file", kind="file")
-        if isinstance(func, ast.Attribute) and not (name and name in _TEXT_DECODERS | dict.fromkeys(_DECOMPRESSORS)):
-            method = func.attr
-            if method in ("decode", "encode") and not (name or "").startswith(("codecs.", "base64.")):
-                return self._transcode(self.fold(func.value), method, call)
-            if method == "join" and isinstance(func.value, ast.Constant) and len(call.args) == 1:
-                items = call.args[0]
-                if isinstance(items, (ast.List, ast.Tuple)):
-                    sep = self.fold(func.value)
-                    parts = [self.fold(e) for e in items.elts]
-                    joined = []
-                    for i, p in enumerate(parts):
-                        joined += [sep, p] if i else [p]
-                    return self._concat(joined) if joined else Folded(sep.value[:0])
         if name in _TEXT_DECODERS:
             label, decode = _TEXT_DECODERS[name]
-            arg = self._single_arg(call)
+            arg = self._payload(call, name)
             try:
                 return Folded(decode(arg.value), (*arg.chain, label))
             except (ValueError, TypeError, binascii.Error) as exc:
@@ -272,20 +274,37 @@ class Folder:
         if name in ("codecs.decode", "codecs.encode") and len(call.args) >= 2:
             codec = self.fold(call.args[1]).value
             label = _CODECS.get(codec.lower() if isinstance(codec, str) else "")
-            if name == "codecs.decode" and label in ("hex", "b64"):
-                return self._apply(label, self.fold(call.args[0]))
-            if name == "codecs.decode" and label in ("zlib", "bz2"):
-                return self._inflate(label, self.fold(call.args[0]))
+            if label is not None and name == "codecs.decode":
+                data = self._payload(call, name)
+                return self._inflate(label, data) if label in ("zlib", "bz2") else self._apply(label, data)
             if label is None and isinstance(codec, str):
-                return self._transcode(self.fold(call.args[0]), name.split(".")[1], call)
+                return self._transcode(self.fold(call.args[0]), name.split(".")[1], call, 1)
         if name in ("str", "bytes") and len(call.args) >= 2:
             return self._transcode(self.fold(call.args[0]), "decode" if name == "str" else "encode", call, 1)
+        if name in ("open", "io.open") or (isinstance(func, ast.Attribute) and func.attr in ("read", "read_text")):
+            raise Unfoldable("reads code from a file", kind="file")
+        if isinstance(func, ast.Attribute) and func.attr in ("decode", "encode"):
+            return self._transcode(self.fold(func.value), func.attr, call)
+        if isinstance(func, ast.Attribute) and func.attr == "join" and len(call.args) == 1:
+            items = call.args[0]
+            if isinstance(items, (ast.List, ast.Tuple)):
+                sep = self.fold(func.value)
+                joined: list[Folded] = []
+                for item in items.elts:
+                    joined += [sep, self.fold(item)] if joined else [self.fold(item)]
+                return self._concat(joined) if joined else Folded(sep.value[:0])
         raise self._unfoldable(call)
 
-    def _single_arg(self, call: ast.Call) -> Folded:
-        if len(call.args) != 1 or call.keywords:
+    def _payload(self, call: ast.Call, name: str) -> Folded:
+        """The folded input of a decoder; an input that is not constant makes the payload opaque."""
+        if not call.args:
             raise self._unfoldable(call)
-        return self.fold(call.args[0])
+        try:
+            return self.fold(call.args[0])
+        except Unfoldable as exc:
+            if exc.kind == "opaque":
+                raise
+            raise Unfoldable(f"the input of {name} is not a constant ({exc.reason})") from exc
 
     def _apply(self, label: str, arg: Folded) -> Folded:
         decode = {"hex": binascii.unhexlify, "b64": base64.b64decode}[label]
@@ -311,17 +330,12 @@ class Folder:
     # ---- decompression ------------------------------------------------------------------------
 
     def _decompress(self, name: str, call: ast.Call) -> Folded:
-        if not call.args:
-            raise self._unfoldable(call)
-        data = self.fold(call.args[0])
+        data = self._payload(call, name)
         module = name.split(".")[0]
         if module == "lzma":
             return self._lzma(data, call)
-        if module == "gzip":
-            return self._inflate("gzip", data)
         if module == "zlib" and len(call.args) > 1:
-            wbits = self._int(call.args[1])
-            return self._inflate("zlib", data, wbits)
+            return self._inflate("zlib", data, self._int(call.args[1]))
         return self._inflate(module, data)
 
     def _int(self, expr: ast.expr) -> int:
@@ -347,8 +361,8 @@ class Folder:
             label = "xz" if _bytes(data.value)[:6] == b"\xfd7zXZ\x00" else "lzma-alone"
         try:
             make = lambda: lzma.LZMADecompressor(fmt, filters=filters)  # noqa: E731
-            return Folded(_drain(make, _bytes(data.value)), (*data.chain, label))
-        except (lzma.LZMAError, ValueError, TypeError) as exc:
+            return Folded(_drain(make, _bytes(data.value), multi=True), (*data.chain, label))
+        except (lzma.LZMAError, EOFError, ValueError, TypeError) as exc:
             raise Unfoldable(f"payload is not valid {label}: {exc}") from exc
 
     def _lzma_const(self, expr: ast.expr) -> int:
@@ -373,40 +387,33 @@ class Folder:
 
     def _inflate(self, label: str, data: Folded, wbits: int | None = None) -> Folded:
         if label == "bz2":
-            make: Callable[[], object] = bz2.BZ2Decompressor
+            make: Callable[[], Any] = bz2.BZ2Decompressor
         else:
             bits = {"gzip": 16 + zlib.MAX_WBITS}.get(label, zlib.MAX_WBITS if wbits is None else wbits)
             make = lambda: zlib.decompressobj(bits)  # noqa: E731
         try:
-            return Folded(_drain(make, _bytes(data.value)), (*data.chain, label))
+            return Folded(_drain(make, _bytes(data.value), multi=label != "zlib"), (*data.chain, label))
         except (OSError, EOFError, ValueError, zlib.error) as exc:
             raise Unfoldable(f"payload is not valid {label}: {exc}") from exc
 
 
-def _drain(make: Callable[[], object], data: bytes) -> bytes:
-    """Decompress every concatenated stream (as ``lzma``/``gzip``/``bz2.decompress`` do), never
-    producing more than :data:`MAX_OUTPUT` bytes."""
+def _drain(make: Callable[[], Any], data: bytes, multi: bool) -> bytes:
+    """Decompress as ``lzma``/``gzip``/``bz2.decompress`` do (every concatenated stream; trailing
+    bytes that are not a stream are ignored) or ``zlib.decompress`` (one stream), never producing
+    more than :data:`MAX_OUTPUT` bytes."""
     out = bytearray()
     while True:
         d = make()
-        room = MAX_OUTPUT + 1 - len(out)
-        if hasattr(d, "eof") and hasattr(d, "needs_input"):  # lzma, bz2
-            chunk = d.decompress(data, max_length=room)  # type: ignore[attr-defined]
-            out += chunk
-            if len(out) > MAX_OUTPUT:
-                raise Unfoldable(f"decompressed size exceeds {MAX_OUTPUT_TEXT} cap")
-            if not d.eof:  # type: ignore[attr-defined]
-                if d.needs_input:  # type: ignore[attr-defined]
-                    raise EOFError("compressed data ended before the end-of-stream marker")
-                continue  # pragma: no cover - room was exhausted, handled above
-            data = d.unused_data  # type: ignore[attr-defined]
-        else:  # zlib.decompressobj
-            chunk = d.decompress(data, room)  # type: ignore[attr-defined]
-            out += chunk
-            if len(out) > MAX_OUTPUT:
-                raise Unfoldable(f"decompressed size exceeds {MAX_OUTPUT_TEXT} cap")
-            if not d.eof:  # type: ignore[attr-defined]
-                raise EOFError("compressed data ended before the end-of-stream marker")
-            data = d.unused_data  # type: ignore[attr-defined]
-        if not data or not data.strip(b"\0"):
+        try:
+            out += d.decompress(data, MAX_OUTPUT + 1 - len(out))
+        except (lzma.LZMAError, OSError, zlib.error):
+            if not out:
+                raise
+            return bytes(out)
+        if len(out) > MAX_OUTPUT:
+            raise Unfoldable(f"decompressed size exceeds {MAX_OUTPUT_TEXT} cap")
+        if not d.eof:
+            raise EOFError("compressed data ended before the end-of-stream marker")
+        data = d.unused_data
+        if not multi or not data:
             return bytes(out)

@@ -250,7 +250,8 @@ class Sandbox:
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
     def close(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        if not os.environ.get("PGOLF_KEEP_SANDBOX"):  # debugging aid: keep the tree for inspection
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> "Sandbox":
         return self

@@ -78,8 +78,11 @@ class EvalLine:
     text: str
 
     @property
-    def exact(self) -> bool:
-        return self.label.split()[0].endswith("_exact") or _decimals(self.text, "val_bpb") >= 6
+    def exact(self) -> int:
+        """2 for an ``*_exact`` line, 1 for a full-precision one (≥ 6 decimals), else 0."""
+        if self.label.split()[0].endswith("_exact"):
+            return 2
+        return 1 if _decimals(self.text, "val_bpb") >= 6 else 0
 
     @property
     def final(self) -> bool:
@@ -146,7 +149,10 @@ class TrainLog:
             return h.eval_ms
         twins = [e for e in self.evals if e.final and e.eval_ms is not None and abs(e.val_bpb - h.val_bpb) < 5e-5
                  and e.kind == h.kind]
-        return twins[-1].eval_ms if twins else None
+        base = h.label.split()[0].removesuffix("_exact")
+        same = [e for e in twins if e.label.split()[0] == base]  # ``legal_ttt`` for ``legal_ttt_exact``
+        pick = same or twins
+        return pick[-1].eval_ms if pick else None
 
     def scoring_phases_ms(self) -> list[EvalLine]:
         """Timed scoring phases after training, one per evaluator (``_exact`` twins share a time)."""

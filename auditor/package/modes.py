@@ -92,11 +92,13 @@ def materialized(repo: Path, commit: str, paths: Sequence[str]) -> Iterator[Path
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def package_only(folder: Path, sota: Sota | None = None, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> InputResult:
+def package_only(folder: Path, sota: Sota | None = None, select: Sequence[str] = (), ignore: Sequence[str] = (),
+                 bpb_tolerance: float = 1e-5) -> InputResult:
     """The package stage alone, as an :class:`InputResult` (for folders the engine does not take)."""
     result = InputResult(path=str(folder), sha256=None)
     try:
-        result.findings, result.extra = verify_folder(folder, sota=sota, select=select, ignore=ignore)
+        result.findings, result.extra = verify_folder(folder, sota=sota, select=select, ignore=ignore,
+                                                      bpb_tolerance=bpb_tolerance)
     except FolderError as exc:
         result.error = str(exc)
     return result

@@ -70,6 +70,6 @@ def seed_row(model: RecordFolder, run) -> dict[str, Any]:
         "bytes_code": log.code.bytes if log.code else None,
         "train_seconds": log.train.value / 1000 if log.train else None,
         "eval_seconds": eval_ms / 1000 if eval_ms is not None else None,
-        "log": run.rel,
+        "log": model.rel(run.rel),
         "headline": head.label if head else None,
     }

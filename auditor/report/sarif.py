@@ -38,7 +38,7 @@ def artifact_location(path: str, root: Path) -> dict[str, str]:
 
 def descriptor(rule: type[RuleInfo]) -> dict[str, Any]:
     doc = rule.doc()
-    tags = ["parameter-golf", rule.family, rule.rule_id, rule.status.name.lower()]
+    tags = list(dict.fromkeys(["parameter-golf", rule.family, rule.rule_id, rule.status.name.lower()]))  # SARIF: unique
     return {
         "id": rule.code,
         "name": rule.name,

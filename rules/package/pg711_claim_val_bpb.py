@@ -47,6 +47,7 @@ class ClaimValBpb(PackageCheck):
             return
         src = f.claim_rel or "submission.json"
         for metric in ("val_bpb", "val_loss"):
+            cap = Level.FAIL if metric == "val_bpb" else Level.WARN
             for s, sc in claim.seeds.items():
                 c: Claimed | None = getattr(sc, metric)
                 runs = [r for r in f.distinct_runs if r.seed == s and f.headline(r) is not None]
@@ -61,15 +62,15 @@ class ClaimValBpb(PackageCheck):
                 if other is not None:
                     yield self.finding(ctx, src, c.line, f"seed {s}: claimed {metric} {c.value} is the "
                                        f"{other.label} line, not the headline {head.label} ({getattr(head, metric)})",
-                                       level=Level.REVIEW, evidence=[f"{run.rel}:{other.line}: {other.text}",
+                                       level=min(Level.REVIEW, cap), evidence=[f"{run.rel}:{other.line}: {other.text}",
                                                                      f"{run.rel}:{head.line}: {head.text}"])
                 else:
                     yield self.finding(ctx, src, c.line, f"seed {s}: claimed {metric} {c.value} but the log's "
-                                       f"headline is {getattr(head, metric)}",
+                                       f"headline is {getattr(head, metric)}", level=cap,
                                        evidence=[f"{src}:{c.line}: {c.key} {c.value}", f"{run.rel}:{head.line}: {head.text}"])
-            yield from self._mean(ctx, metric, src)
+            yield from self._mean(ctx, metric, src, cap)
 
-    def _mean(self, ctx: Context, metric: str, src: str) -> Iterator[Finding]:
+    def _mean(self, ctx: Context, metric: str, src: str, cap: Level) -> Iterator[Finding]:
         f = ctx.folder
         c: Claimed | None = getattr(f.claim, metric)
         runs = f.runs_for_claim()
@@ -91,10 +92,10 @@ class ClaimValBpb(PackageCheck):
         other = next((e for r in runs for e in r.log.evals if e.final and self._close(c, getattr(e, metric), ctx)), None)
         if other is not None:
             yield self.finding(ctx, src, c.line, f"claimed {metric} {c.value} is a {other.label} line, not the mean of "
-                               f"the headline evaluator ({mean:.8f})", level=Level.REVIEW, evidence=evidence)
+                               f"the headline evaluator ({mean:.8f})", level=min(Level.REVIEW, cap), evidence=evidence)
             return
         yield self.finding(ctx, src, c.line, f"claimed {metric} {c.value} but the logged headlines of "
-                           f"{len(values)} seed(s) average {mean:.8f}", evidence=evidence,
+                           f"{len(values)} seed(s) average {mean:.8f}", evidence=evidence, level=cap,
                            data={"claimed": float(c.value), "logged_mean": mean})
 
     @staticmethod

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 
 from auditor.findings import Finding, Level, Status
 from auditor.package.check import Context, PackageCheck
+from auditor.package.limits import ARTIFACT_CAP_BYTES
 
 
 class ClaimBytes(PackageCheck):
@@ -48,7 +49,14 @@ class ClaimBytes(PackageCheck):
             ok = {*totals, max(totals)}
             mean = statistics.fmean(totals)
             chosen = [r.log.total.bytes for r in f.runs_for_claim() if r.log.total is not None]
-            if v not in ok and abs(v - mean) > 1 and not (chosen and abs(v - statistics.fmean(chosen)) <= 1):
+            if v < ARTIFACT_CAP_BYTES < max(totals):
+                worst = max(runs, key=lambda r: r.log.total.bytes)
+                yield self.finding(ctx, src, claim.bytes_total.line,
+                                   f"claimed {claim.bytes_total.key} {v:,} is under the cap but seed {worst.seed}'s log "
+                                   f"prints {worst.log.total.bytes:,}",
+                                   evidence=[f"{worst.rel}:{worst.log.total.line}: "
+                                             f"{worst.log.lines[worst.log.total.line - 1].strip()}"])
+            elif v not in ok and abs(v - mean) > 1 and not (chosen and abs(v - statistics.fmean(chosen)) <= 1):
                 level = Level.FAIL if v < max(totals) else Level.REVIEW
                 yield self.finding(ctx, src, claim.bytes_total.line,
                                    f"claimed {claim.bytes_total.key} {v:,} matches no logged total "

@@ -61,6 +61,9 @@ def main() -> int:
         rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException as exc:  # the script's own failure is data, not a crash of the runner
         pgtape.record_exception(tape, exc)
+        import traceback
+
+        traceback.print_exc()
         rc = 1
     tape.record("END", rc=rc)
     tape.flush()

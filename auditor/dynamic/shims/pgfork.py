@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,11 @@ def _apply(holders: list, edits: list[list[int]]) -> None:
             if idx is None:
                 continue
             if isinstance(obj, torch.Tensor):
+                try:
+                    obj.detach().numpy()[idx] = v  # shares memory; works for every integer dtype
+                    continue
+                except (RuntimeError, TypeError, ValueError):
+                    pass
                 index = tuple(torch.as_tensor(i) for i in idx)
                 if obj.is_inference():
                     with torch.inference_mode():
@@ -107,39 +113,63 @@ class ForkPlan:
 
     def _fire(self, event: dict) -> None:
         wanted = {int(t) for v in self.plan["variants"] for t, _ in v["edits"]}
-        holders, problems = _holders(self.tape, wanted)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            holders, problems = _holders(self.tape, wanted)
         report = {"trigger_event": event["i"], "holders": len(holders), "problems": problems, "children": []}
         sys.stdout.flush()
         sys.stderr.flush()
-        for variant in self.plan["variants"]:
-            start = time.perf_counter()
-            pgguard.STATE["allow_fork"] = True
-            pid = os.fork()
-            pgguard.STATE["allow_fork"] = False
-            if pid == 0:
-                self._become_child(variant, holders, event)
-                return
-            status = self._wait(pid, float(self.plan.get("child_timeout", 60)))
-            report["children"].append({"id": variant["id"], "status": status, "seconds": round(time.perf_counter() - start, 3)})
+        gc.collect()
+        gc.freeze()  # children neither collect nor copy the inherited heap's GC headers
+        running: dict[int, tuple[dict, float]] = {}
+        pending = list(self.plan["variants"])
+        timeout = float(self.plan.get("child_timeout", 60))
+        while pending or running:
+            while pending and len(running) < int(self.plan.get("parallel", 1)):
+                variant = pending.pop(0)
+                pgguard.STATE["allow_fork"] = True
+                pid = os.fork()
+                pgguard.STATE["allow_fork"] = False
+                if pid == 0:
+                    gc.disable()
+                    self._become_child(variant, holders, event)
+                    return
+                running[pid] = (variant, time.perf_counter())
+            for pid, (variant, start) in list(running.items()):
+                status = self._poll(pid, start, timeout)
+                if status is not None:
+                    del running[pid]
+                    report["children"].append({"id": variant["id"], "status": status,
+                                               "seconds": round(time.perf_counter() - start, 3)})
+            time.sleep(0.002)
+        gc.unfreeze()
         self.tape.record("FORKED", **report)
 
-    def _wait(self, pid: int, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return "ok" if os.waitstatus_to_exitcode(status) == 0 else f"exit {os.waitstatus_to_exitcode(status)}"
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                return "timeout"
-            time.sleep(0.005)
+    @staticmethod
+    def _poll(pid: int, start: float, timeout: float) -> str | None:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            code = os.waitstatus_to_exitcode(status)
+            return "ok" if code == 0 else f"exit {code}"
+        if time.perf_counter() - start > timeout:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return "timeout"
+        return None
 
     def _become_child(self, variant: dict, holders: list, event: dict) -> None:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        _apply(holders, variant["edits"])
+        with pgguard.trusted():
+            log = os.open(variant["out"] + ".log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        self.tape.out_path = variant["out"]
+        try:
+            _apply(holders, variant["edits"])
+        except Exception:
+            import traceback
+
+            traceback.print_exc()
+            os._exit(3)
         stream = self.tape.stream.copy()
         for t, v in variant["edits"]:
             stream[int(t)] = int(v)
@@ -149,7 +179,6 @@ class ForkPlan:
             pass  # an edit recreated an existing K-gram: positions next to it may go unmapped
         self.tape.stream = stream
         self.tape.events = [dict(event, kind="FWD")]
-        self.tape.out_path = variant["out"]
         self.child = {"until": variant["until"], "scores": 0, "logs": self.tape.metric_logs}
         import atexit
 

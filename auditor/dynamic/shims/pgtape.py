@@ -71,14 +71,18 @@ class Tape:
         self.listeners: list[Any] = []  # called after every event (the fork plan)
 
     # -- helpers -----------------------------------------------------------------------------------
-    def site(self) -> tuple[str, int]:
+    def site(self) -> tuple[str, int, list[int]]:
+        """Innermost submission frame (file, line) and the submission lines of the calls around it."""
         f = sys._getframe(1)
-        while f is not None:
+        found: list[tuple[str, int]] = []
+        while f is not None and len(found) < 6:
             name = f.f_code.co_filename
             if name in self.code_files or os.path.realpath(name) in self.code_files:
-                return os.path.basename(name), f.f_lineno
+                found.append((os.path.basename(name), f.f_lineno))
             f = f.f_back
-        return "", 0
+        if not found:
+            return "", 0, []
+        return found[0][0], found[0][1], [ln for _, ln in found[1:]]
 
     def positions(self, t: Any) -> np.ndarray | None:
         """Val positions held by an id tensor/array (flattened, -1 elsewhere), or None if none."""
@@ -99,9 +103,9 @@ class Tape:
 
     def record(self, kind: str, **data: Any) -> dict:
         with self.lock:
-            file, line = self.site()
+            file, line, outer = self.site()
             event = {"i": len(self.events), "t": round(time.perf_counter() - self.t0, 6), "kind": kind,
-                     "file": file, "line": line, **data}
+                     "file": file, "line": line, "outer": outer, **data}
             self.events.append(event)
             if kind in _URGENT:
                 self.flush()  # containment events must survive a later kill
@@ -197,9 +201,8 @@ class Tape:
 
     def step(self, optimizer: Any, *args: Any) -> None:
         self.step_since_fwd = True
-        if self.pending_step:
-            self.record("STEP", pos=ranges(np.fromiter(self.pending_step, dtype=np.int64)), opt=type(optimizer).__name__)
-            self.pending_step.clear()
+        self.record("STEP", pos=ranges(np.fromiter(self.pending_step, dtype=np.int64)), opt=type(optimizer).__name__)
+        self.pending_step.clear()
 
     def user_hook_fired(self) -> None:
         pos = getattr(self, "current_fwd_pos", None)

@@ -1,0 +1,73 @@
+"""Plan and read the counterfactual forks of the headline pass (flip test and vocabulary sweep).
+
+The base run tells where the headline pass starts (its first forward on val ids, counted by the
+metric log lines before it) and which positions it commits. A second run of the same script forks
+there: flip variants change one token and run to the headline line; sweep variants set one position
+to every id of the alphabet and stop right after that position's committing score.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from auditor.dynamic.context import ForkResult
+from auditor.dynamic.sandbox import Sandbox
+from auditor.dynamic.scores import Scores, collect
+from auditor.dynamic.tape import Pass, Reported, TapeView
+
+FLIPS = 2
+PARALLEL = 2  # children at a time (the machine has two cores; each child is single-threaded)
+
+
+def plan(view: TapeView, headline: Pass, scores: Scores, reported: Reported, vocab: int, stream: np.ndarray,
+         sandbox: Sandbox, sweep: bool) -> tuple[dict | None, str]:
+    trigger = next((e for e in headline.events if e["kind"] == "FWD"), None)
+    if trigger is None:
+        return None, "the headline pass runs no module forward on val ids to fork at"
+    report_log = next(e for e in view.logs if e["i"] == reported.event)
+    after = view.metric_logs_before(trigger["i"])
+    pos = scores.positions
+    rng = np.random.default_rng(7)
+    variants = []
+    for k in range(FLIPS):
+        t = int(pos[min(pos.size - 1, (pos.size * (k + 2)) // (FLIPS + 2))])
+        v = 4 + int((stream[t] - 4 + 1 + rng.integers(0, vocab - 5)) % (vocab - 4))
+        variants.append({"id": f"flip{k}", "edits": [[t, v]], "until": {"metric_logs": report_log["metric"]},
+                         "out": str(sandbox.ctl / f"tape-flip{k}.jsonl")})
+    if sweep:
+        first_ev = int(scores.commit_event.min())
+        in_first = pos[scores.commit_event == first_ev]
+        ts = int(in_first[in_first.size // 2])
+        commit = int(scores.commit_event[np.searchsorted(pos, ts)])
+        n_scores = sum(1 for e in headline.events if e["kind"] == "SCORE" and trigger["i"] <= e["i"] <= commit)
+        for v in range(vocab):
+            variants.append({"id": f"sweep{v}", "edits": [[ts, v]], "until": {"score_events": n_scores},
+                             "out": str(sandbox.ctl / f"tape-sweep{v}.jsonl")})
+    return {"after_metric_logs": after, "variants": variants, "child_timeout": 60, "parallel": PARALLEL}, ""
+
+
+def _child_scores(tape: list[dict], selection: str) -> Scores | None:
+    events = [e for e in tape if e["kind"] == "SCORE"]
+    return collect(Pass(-1, 10**12, events), None, force=selection) if events else None
+
+
+def run(sandbox: Sandbox, fork_plan: dict, selection: str, wall_s: float) -> ForkResult:
+    result = sandbox.run("probe", fork=fork_plan, wall_s=wall_s)
+    view = TapeView(result.tape)
+    forked = next((e for e in result.tape if e["kind"] == "FORKED"), None)
+    if forked is None:
+        reason = "the re-run never reached the fork point"
+        if result.killed:
+            reason += f" (killed: {result.killed})"
+        return ForkResult(None, reason=reason)
+    headline = view.headline_pass()
+    control = collect(headline, None, force=selection) if headline else None
+    out = ForkResult(control, problems=list(forked["problems"]))
+    status = {c["id"]: c["status"] for c in forked["children"]}
+    if forked["holders"] == 0:
+        out.reason = "no live tensor or array holding val tokens was found at the fork point"
+    for variant in fork_plan["variants"]:
+        tape = sandbox.fork_tape(variant["id"])
+        scores = _child_scores(tape, selection) if status.get(variant["id"]) == "ok" else None
+        out.variants[variant["id"]] = (variant["edits"], scores)
+    return out

@@ -1,0 +1,49 @@
+"""Shared machinery of the dynamic probes (identity attributes come from ``RuleInfo``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from auditor.dynamic.context import Context
+from auditor.findings import Confidence, Finding, Level, Source
+from auditor.rule import RuleInfo
+
+INCONCLUSIVE = "INCONCLUSIVE"
+
+
+class Probe(RuleInfo):
+    """A dynamic probe. ``run`` returns findings built with :meth:`result`."""
+
+    outcome_key: ClassVar[str] = "outcome"
+
+    def run(self, ctx: Context) -> list[Finding]:
+        raise NotImplementedError
+
+    def result(self, ctx: Context, outcome: str, line: int, message: str, evidence: list[str] | None = None,
+               rule: str | None = None, data: dict | None = None, confidence: Confidence | None = None) -> Finding:
+        """``outcome`` is PASS, FAIL or INCONCLUSIVE; PASS → INFO, INCONCLUSIVE → REVIEW."""
+        level = {"PASS": Level.INFO, "FAIL": self.level, INCONCLUSIVE: Level.REVIEW}[outcome]
+        prefix = {"PASS": "PASS", "FAIL": "FAIL", INCONCLUSIVE: "INCONCLUSIVE"}[outcome]
+        return Finding(
+            code=self.code,
+            rule=rule or self.rule_id,
+            level=level,
+            source=Source.DYNAMIC,
+            path=ctx.path,
+            line=max(int(line or 1), 1),
+            message=f"{self.name} {prefix}: {message}",
+            evidence=list(evidence or []),
+            confidence=confidence or (self.confidence if outcome != INCONCLUSIVE else Confidence.LOW),
+            name=self.name,
+            provenance=ctx.provenance,
+            data={"outcome": outcome, "probe": self.name, **(data or {})},
+        )
+
+    def inconclusive(self, ctx: Context, reason: str, line: int | None = None) -> list[Finding]:
+        return [self.result(ctx, INCONCLUSIVE, line or ctx.headline_line(), reason)]
+
+
+def fmt_positions(pos, limit: int = 8) -> str:
+    pos = list(pos)
+    shown = ", ".join(str(int(p)) for p in pos[:limit])
+    return f"[{shown}{', …' if len(pos) > limit else ''}] ({len(pos)} positions)"

@@ -1,0 +1,121 @@
+"""Score-before-update: no val position feeds a parameter update or statistic before its score is committed.
+
+What it measures
+    Every optimizer step, manual parameter update (parameters changed with no optimizer step) and
+    user forward hook that fires on val ids (calibration statistics) is recorded with the val
+    positions that fed it. A position's score is *committed* by the cross-entropy / NLL computation
+    whose value the submission reported in the headline (see ``scores``).
+How it decides
+    FAIL when an update or statistic used position p before p's committed score: pre-eval and
+    pre-quantization TTT, training on val, calibration on val, and passes that report a score
+    computed after adapting on the same positions (multi-epoch last-epoch scoring, scored-region SLOT).
+    PASS when every update used only already-scored positions (score-first TTT) or no val at all.
+Why it matters
+    C3-SCORE-FIRST (README FAQ; ruling on PR #152; Issue #402; ruling on PR #1972 for pre-quant TTT;
+    ruling on PR #728 for calibration), NO-VAL-IN-TRAIN, and the SLOT rule.
+Outcomes
+    INCONCLUSIVE when the run reports no headline, or when the captured scores do not reconcile with
+    the reported total and an update falls between a position's first and last computation.
+Known gaps
+    A compile warm-up on val tokens whose state is discarded (C3-f, WARN) is reported as FAIL here;
+    the flip test shows whether it influenced the scores. Updates through custom kernels or optimizers
+    that bypass ``torch.optim`` and leave parameter version counters untouched are not seen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from auditor.dynamic.context import Context
+from auditor.dynamic.probes.base import INCONCLUSIVE, Probe, fmt_positions
+from auditor.dynamic.tape import expand
+from auditor.findings import Confidence, Finding, Level, Status
+
+
+class ScoreBeforeUpdate(Probe):
+    code = "PG801"
+    name = "score-before-update"
+    rule_id = "C3-SCORE-FIRST"
+    family = "C3-SCORE-FIRST"
+    status = Status.RULING
+    level = Level.FAIL
+    rulings = ("README FAQ (2026-03-20)", "ruling on PR #152", "Issue #402", "ruling on PR #1972", "ruling on PR #728")
+    ruling_url = "https://github.com/openai/parameter-golf/issues/402"
+    probes = ("score-before-update",)
+    hint = "Score each chunk under no_grad first, add it to the totals, then adapt on it."
+
+    def run(self, ctx: Context) -> list[Finding]:
+        if ctx.scores is None or ctx.headline is None:
+            return self.inconclusive(ctx, ctx.blocked or "the run reported no headline val_bpb")
+        s = ctx.scores
+        n = ctx.stream.size
+        commit = np.full(n + 1, np.iinfo(np.int64).max, dtype=np.int64)
+        first = commit.copy()
+        commit[s.positions] = s.commit_event
+        first[s.positions] = s.first_event
+        steps = ctx.view.of("STEP", "UPDATE")
+        train_steps = [e["i"] for e in steps if not e["pos"]]
+        last_train = max(train_steps, default=-1)
+        findings: list[Finding] = []
+        unsure: list[dict] = []
+        for e in ctx.view.of("STEP", "UPDATE", "CALIB"):
+            pos = expand(e["pos"])
+            pos = pos[(pos >= 1) & (pos <= n)]
+            if pos.size == 0:
+                continue
+            before_any = pos[first[pos] > e["i"]]
+            before_commit = pos[commit[pos] > e["i"]]
+            if before_any.size:
+                findings.append(self._fail(ctx, e, before_any, last_train, "before any score of them was computed"))
+            elif before_commit.size:
+                if s.reconciled:
+                    findings.append(self._fail(ctx, e, before_commit, last_train,
+                                               f"and the reported score of them was computed afterwards (selection '{s.selection}')"))
+                else:
+                    unsure.append(e)
+        if findings:
+            return _dedupe(findings)
+        if unsure:
+            e = unsure[0]
+            return [self.result(ctx, INCONCLUSIVE, e["line"], f"{len(unsure)} update(s) used val positions between their first "
+                                f"and last computation, and {s.reason}")]
+        consumed = sum(1 for e in steps if e["pos"])
+        line = next((e["line"] for e in steps if e["pos"]), ctx.headline_line())
+        return [self.result(ctx, "PASS", line, f"{consumed} update(s) on val data, each only on positions already scored"
+                            if consumed else "no parameter update, optimizer step or calibration hook used val data")]
+
+    def _fail(self, ctx: Context, e: dict, pos: np.ndarray, last_train: int, how: str) -> Finding:
+        kind = {"STEP": f"optimizer step ({e.get('opt', '?')})", "UPDATE": "manual parameter update",
+                "CALIB": "statistics hook (calibration)"}[e["kind"]]
+        if e["kind"] == "CALIB":
+            rule = "C3-d"
+        elif e["i"] < last_train:
+            rule = "NO-VAL-IN-TRAIN"
+        elif ctx.headline is not None and e["i"] < ctx.headline.start:
+            rule = "C3-b" if _before_artifact(ctx, e) else "C3-a"
+        else:
+            rule = "C3-SCORE-FIRST"
+        evidence = [f"tape event #{e['i']} {kind} at line {e['line']} (called from lines {e.get('outer', [])}) used val "
+                    f"positions {fmt_positions(pos)} {how}"]
+        if ctx.reported:
+            evidence.append(f"headline: {ctx.reported.line.strip()}")
+        return self.result(ctx, "FAIL", e["line"], f"{kind} used val positions {how}", evidence, rule=rule,
+                           data={"event": e["i"], "positions": pos[:64].tolist(), "count": int(pos.size)},
+                           confidence=Confidence.HIGH)
+
+
+def _before_artifact(ctx: Context, e: dict) -> bool:
+    writes = ctx.view.artifact_writes(ctx.base.written)
+    return any(w["i"] > e["i"] for w in writes)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    """One finding per (rule, line); the first event is the evidence, the count says how many."""
+    out: dict[tuple[str, int], Finding] = {}
+    for f in findings:
+        key = (f.rule, f.line)
+        if key in out:
+            out[key].data["events"] = out[key].data.get("events", 1) + 1
+        else:
+            out[key] = f
+    return list(out.values())

@@ -1,0 +1,72 @@
+"""Coverage: every val target scored exactly once in the headline pass, and that score is the one reported.
+
+What it measures
+    The target positions whose committed scores make up the headline (``scores``), against the
+    canonical set: every position 1..N of the val stream, less a tail shorter than one sequence (the
+    reference loader's truncation).
+How it decides
+    FAIL (VAL-FULL-COVERAGE) when positions are missing: subsets, dropped tails, random minibatches.
+    FAIL (C4-SINGLE-PASS) when positions were scored several times in the pass and the reported total
+    is made of a later computation than the first (rescoring, two passes, post-adaptation re-scores).
+    PASS when each position's reported score is its first and every position is covered.
+Why it matters
+    VAL-FULL-COVERAGE (README; ruling on PR #1835) and C4-SINGLE-PASS (Issue #1017 condition 4;
+    rulings on PR #959 and PR #573).
+Outcomes
+    INCONCLUSIVE when the captured scores do not reconcile with the reported val_loss.
+Known gaps
+    The tail allowance is one probe sequence (128 tokens); a script whose own truncation is coarser
+    than that at the tiny configuration is reported as missing the extra tail.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from auditor.dynamic.context import Context
+from auditor.dynamic.probes.base import Probe, fmt_positions
+from auditor.dynamic.tinyconfig import SEQ_LEN
+from auditor.findings import Finding, Level, Status
+
+
+class Coverage(Probe):
+    code = "PG804"
+    name = "coverage"
+    rule_id = "VAL-FULL-COVERAGE"
+    family = "C4-SINGLE-PASS"
+    status = Status.RULING
+    level = Level.FAIL
+    rulings = ("ruling on PR #1835", "Issue #1017 condition 4", "ruling on PR #959")
+    ruling_url = "https://github.com/openai/parameter-golf/issues/1017"
+    probes = ("coverage",)
+    hint = "Score every val target once, in one left-to-right pass, and report that pass."
+
+    def run(self, ctx: Context) -> list[Finding]:
+        s = ctx.scores
+        if s is None:
+            return self.inconclusive(ctx, ctx.blocked or "the run reported no headline val_bpb")
+        if not s.reconciled:
+            return self.inconclusive(ctx, s.reason)
+        n = ctx.stream.size - 1
+        expected = np.arange(1, n + 1)
+        missing = np.setdiff1d(expected, s.positions)
+        tail_ok = missing.size == 0 or (missing.size < SEQ_LEN and missing.min() == n - missing.size + 1)
+        out: list[Finding] = []
+        line = ctx.headline_line()
+        if not tail_ok:
+            out.append(self.result(ctx, "FAIL", line, f"{missing.size} of {n} val targets are never scored in the headline pass",
+                                   [f"missing positions {fmt_positions(missing)}", f"headline: {ctx.reported.line.strip()}"],
+                                   data={"missing": int(missing.size), "targets": n}))
+        rescored = s.positions[(s.counts > 1) & (s.commit_event != s.first_event)]
+        if rescored.size:
+            ev = int(s.commit_event[np.searchsorted(s.positions, rescored[0])])
+            out.append(self.result(ctx, "FAIL", s.lines.get(ev, line),
+                                   f"{rescored.size} positions were scored more than once and the reported total uses a later "
+                                   f"score ('{s.selection}' per position), not the first",
+                                   [f"rescored positions {fmt_positions(rescored)}; committing SCORE event #{ev}"],
+                                   rule="C4-SINGLE-PASS", data={"rescored": int(rescored.size)}))
+        if out:
+            return out
+        note = f" (tail of {missing.size} dropped by sequence truncation)" if missing.size else ""
+        return [self.result(ctx, "PASS", line, f"{s.positions.size} val targets each scored once{note}; the reported "
+                            f"val_loss equals the mean of their first scores")]

@@ -1,0 +1,163 @@
+"""The dynamic stage: run the submission small on CPU, fork the headline pass, run every probe."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.dynamic import forks as fork_runs
+from auditor.dynamic.context import Context
+from auditor.dynamic.data import build
+from auditor.dynamic.probes.base import Probe
+from auditor.dynamic.sandbox import SCRIPT_NAME, Limits, Sandbox
+from auditor.dynamic.scores import collect
+from auditor.dynamic.tape import TapeView
+from auditor.dynamic.tinyconfig import derive
+from auditor.findings import Finding
+
+MAX_FOLDER_FILE = 20 * 1024**2
+CODE_SUFFIXES = (".py", ".c", ".cc", ".cpp", ".cu", ".h", ".hpp", ".cuh")
+
+
+@dataclass
+class DynamicOptions:
+    wall_s: float = 90.0
+    forks: bool = True  # flip test
+    sweep: bool = True  # vocabulary sweep (one fork per token id)
+    cache_dir: Path | None = None
+    limits: Limits = field(default_factory=Limits)
+
+
+def _options(options: Any) -> DynamicOptions:
+    if isinstance(options, DynamicOptions):
+        return options
+    base = DynamicOptions()
+    for name in ("wall_s", "forks", "sweep", "cache_dir"):
+        value = getattr(options, f"dynamic_{name}", getattr(options, name, None)) if options is not None else None
+        if value is not None:
+            setattr(base, name, value)
+    return base
+
+
+def folder_files(main_path: Path) -> dict[str, bytes]:
+    """The record folder's other files (the main script is written from its decoded text)."""
+    folder = main_path.parent
+    out: dict[str, bytes] = {}
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder)
+        if not p.is_file() or p.is_symlink() or p == main_path or rel.parts[0].startswith(".") or "__pycache__" in rel.parts:
+            continue
+        if p.stat().st_size <= MAX_FOLDER_FILE:
+            out[str(rel)] = p.read_bytes()
+    return out
+
+
+def runnable_text(text: str) -> tuple[str | None, str]:
+    """The text this interpreter can run, down-levelled when it uses newer syntax; or (None, reason)."""
+    try:
+        compile(text, SCRIPT_NAME, "exec")
+        return text, ""
+    except SyntaxError as exc:
+        first = exc
+    try:
+        from auditor.decode.downlevel import downlevel
+    except ImportError:
+        return None, f"syntax this Python cannot run ({first.msg}, line {first.lineno}) and no down-leveller is available"
+    try:
+        lowered = downlevel(text)
+        compile(lowered, SCRIPT_NAME, "exec")
+        return lowered, "down-levelled to Python 3.11 syntax"
+    except Exception as exc:  # noqa: BLE001 - any failure means the script cannot run here
+        return None, f"syntax this Python cannot run ({first.msg}, line {first.lineno}); down-levelling failed: {exc}"
+
+
+def _settings(main: Any) -> list:
+    from auditor.analysis import Analysis, ParseFailure
+
+    try:
+        return list(Analysis(main).settings.values())
+    except (ParseFailure, SyntaxError, RecursionError, ValueError):
+        return []
+
+
+def _blocked(ctx_base: Any, view: TapeView, headline: Any) -> str | None:
+    if ctx_base.killed:
+        return f"the run was killed: {ctx_base.killed}"
+    exc = ctx_base.exception
+    if headline is not None:
+        return None
+    if exc is not None:
+        if "pgolf-shim" in exc["msg"]:
+            return f"{exc['msg']} (line {exc['at_line']})"
+        return f"the script failed at the tiny configuration: {exc['type']}: {exc['msg'][:200]} (line {exc['at_line']})"
+    if ctx_base.rc not in (0, None):
+        return f"the script exited with status {ctx_base.rc} before printing a headline"
+    return "the run printed no headline val_bpb line with captured scores"
+
+
+def probe_classes() -> list[type[Probe]]:
+    from auditor.registry import catalog
+
+    return [c for c in catalog() if isinstance(c, type) and issubclass(c, Probe)]
+
+
+def run_dynamic(loaded: Any, static_findings: list[Finding], options: Any = None) -> list[Finding]:
+    """Run the dynamic probes on one loaded submission; adjusts ``static_findings`` in place (merge)."""
+    from auditor.dynamic.merge import merge
+
+    opts = _options(options)
+    start = time.monotonic()
+    main = loaded.main
+    main_path = Path(main.provenance.packed_path if main.provenance else main.path)
+    text, how = runnable_text(main.text)
+    files = folder_files(main_path) if main_path.is_file() else {}
+    helper_files = {os.path.basename(k): len(v) for k, v in files.items() if k.endswith(CODE_SUFFIXES)}
+    data = build(opts.cache_dir)
+    cfg = derive(_settings(main), data.vocab_size)
+    notes = ([how] if how else []) + cfg.notes
+    if text is None:
+        ctx = _empty_context(main, data, how, notes, helper_files)
+        findings = [f for p in probe_classes() for f in p().run(ctx)]
+        merge(static_findings, findings)
+        return findings
+    files[SCRIPT_NAME] = text.encode("utf-8")
+    with Sandbox(files, data, cfg.env, opts.limits) as sb:
+        base = sb.run("base", wall_s=opts.wall_s)
+        view = TapeView(base.tape)
+        reported = view.reported()
+        headline = view.headline_pass()
+        scores = collect(headline, reported) if headline is not None else None
+        ctx = Context(path=main.path, provenance=main.provenance, data=data, base=base, view=view, reported=reported,
+                      headline=headline, scores=scores, code_bytes=len(main.text.encode("utf-8")),
+                      helper_files=helper_files, tiny_notes=notes + sb.notes)
+        ctx.extra["run_code_bytes"] = len(text.encode("utf-8"))
+        ctx.blocked = _blocked(base, view, headline)
+        if ctx.blocked is None and scores is not None and scores.reconciled and (opts.forks or opts.sweep):
+            plan, reason = fork_runs.plan(view, headline, scores, reported, data.vocab_size, data.val_stream, sb, opts.sweep)
+            if plan is None:
+                ctx.forks = fork_runs.ForkResult(None, reason=reason)
+            else:
+                if not opts.forks:
+                    plan["variants"] = [v for v in plan["variants"] if not v["id"].startswith("flip")]
+                ctx.forks = fork_runs.run(sb, plan, scores.selection, wall_s=opts.wall_s * 2)
+        findings = [f for p in probe_classes() for f in p().run(ctx)]
+    elapsed = time.monotonic() - start
+    for f in findings:
+        if f.code == "PG800":
+            f.data.update({"seconds": round(elapsed, 2), "peak_rss": base.peak_rss})
+    merge(static_findings, findings)
+    return findings
+
+
+def _empty_context(main: Any, data: Any, reason: str, notes: list[str], helper_files: dict[str, int]) -> Context:
+    from auditor.dynamic.sandbox import RunResult
+
+    base = RunResult("base", None, 0.0, 0, None, "", "", [], {})
+    ctx = Context(path=main.path, provenance=main.provenance, data=data, base=base, view=TapeView([]), reported=None,
+                  headline=None, scores=None, code_bytes=len(main.text.encode("utf-8")), helper_files=helper_files,
+                  tiny_notes=notes)
+    ctx.blocked = reason
+    return ctx

@@ -1,0 +1,87 @@
+"""Per-token scores of the headline pass, reconciled with the total the submission reports.
+
+Captured values are the per-token NLLs of every cross-entropy / NLL call on val targets (``SCORE``
+events). A position may be computed several times in one pass (a TTT step's forward, a rescoring);
+which computation the submission *reported* is decided by value: the candidate selections ("first",
+"last", "min" per position) are summed and compared with the reported ``val_loss`` to within the
+printed precision. When none matches, the value-level probes are INCONCLUSIVE, never PASS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from auditor.dynamic.tape import Pass, Reported
+
+SELECTIONS = ("first", "last", "min")
+
+
+@dataclass
+class Scores:
+    """Per-position scores of one pass under one selection."""
+
+    selection: str | None  # the selection that reconciles with the report; None if none does
+    positions: np.ndarray  # sorted unique target positions scored in the pass
+    nll: np.ndarray  # committed NLL per position (per ``selection``, or "first" when unreconciled)
+    commit_event: np.ndarray  # tape index of the committing SCORE event per position
+    first_event: np.ndarray  # tape index of the first SCORE event per position
+    counts: np.ndarray  # how many SCORE events covered each position
+    lines: dict[int, int] = field(default_factory=dict)  # committing event index -> code line
+    measured: dict[str, float] = field(default_factory=dict)  # mean NLL per selection
+    reason: str = ""
+
+    @property
+    def reconciled(self) -> bool:
+        return self.selection is not None
+
+    def at(self, positions: np.ndarray) -> np.ndarray:
+        idx = np.searchsorted(self.positions, positions)
+        idx = np.clip(idx, 0, max(self.positions.size - 1, 0))
+        ok = self.positions[idx] == positions if self.positions.size else np.zeros(positions.size, bool)
+        return np.where(ok, self.nll[idx] if self.positions.size else np.nan, np.nan)
+
+
+def collect(p: Pass, reported: Reported | None, force: str | None = None) -> Scores:
+    events = p.kinds("SCORE")
+    per: dict[int, list[tuple[int, float]]] = {}
+    lines: dict[int, int] = {}
+    for e in events:
+        lines[e["i"]] = e["line"]
+        for pos, v in zip(e["pos"], e["nll"]):
+            per.setdefault(int(pos), []).append((e["i"], float(v)))
+    positions = np.array(sorted(per), dtype=np.int64)
+    picks = {
+        "first": [per[q][0] for q in positions],
+        "last": [per[q][-1] for q in positions],
+        "min": [min(per[q], key=lambda x: x[1]) for q in positions],
+    }
+    measured = {k: float(np.mean([v for _, v in vals])) if vals else float("nan") for k, vals in picks.items()}
+    selection, reason = None, ""
+    if force is not None:
+        selection = force
+    elif reported is None or reported.val_loss is None:
+        reason = "the run printed no val_loss to compare the captured per-token scores with"
+    else:
+        tol = 0.5 * 10.0 ** -max(reported.loss_decimals, 0) + 1e-6 * abs(reported.val_loss)
+        for name in SELECTIONS:
+            if abs(measured[name] - reported.val_loss) <= tol:
+                selection = name
+                break
+        if selection is None:
+            reason = (f"captured per-token scores (mean {measured['first']:.6f}) do not sum to the reported "
+                      f"val_loss {reported.val_loss}; the reported values come from arithmetic outside "
+                      "cross-entropy/NLL calls")
+    chosen = picks[selection or "first"]
+    return Scores(
+        selection=selection,
+        positions=positions,
+        nll=np.array([v for _, v in chosen], dtype=np.float64),
+        commit_event=np.array([i for i, _ in chosen], dtype=np.int64),
+        first_event=np.array([per[q][0][0] for q in positions], dtype=np.int64),
+        counts=np.array([len(per[q]) for q in positions], dtype=np.int64),
+        lines=lines,
+        measured=measured,
+        reason=reason,
+    )

@@ -1,0 +1,101 @@
+"""Reading an event tape recorded in the sandbox (``shims/pgtape``): passes, the headline, phases.
+
+A *pass* is the run of events between two metric log lines (``val_loss:``/``val_bpb:`` with a number);
+a log line that closes no scoring work reprints the previous pass (e.g. an ``_exact`` line). The
+*headline* is the last metric line that reports ``val_bpb``, and its pass is the headline pass.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+_NUM = r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
+_LOSS = re.compile(r"val_loss\s*[:=]\s*" + _NUM)
+_BPB = re.compile(r"val_bpb\s*[:=]\s*" + _NUM)
+WORK_KINDS = ("SCORE", "FWD")
+
+
+def expand(ranges: list[list[int]]) -> np.ndarray:
+    if not ranges:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([np.arange(a, b + 1) for a, b in ranges])
+
+
+def _decimals(text: str) -> int:
+    return len(text.split(".", 1)[1]) if "." in text else 0
+
+
+@dataclass
+class Reported:
+    line: str
+    event: int  # tape index of the LOG event
+    val_loss: float | None
+    val_bpb: float | None
+    loss_decimals: int = 4
+    bpb_decimals: int = 4
+
+
+@dataclass
+class Pass:
+    start: int  # first tape index (exclusive of the previous log line)
+    end: int  # tape index of the log line that reports it
+    events: list[dict] = field(default_factory=list)
+
+    def kinds(self, *kinds: str) -> list[dict]:
+        return [e for e in self.events if e["kind"] in kinds]
+
+
+@dataclass
+class TapeView:
+    tape: list[dict]
+
+    def __post_init__(self) -> None:
+        self.logs = [e for e in self.tape if e["kind"] == "LOG"]
+
+    def reported(self) -> Reported | None:
+        """The headline: the last metric line carrying val_bpb."""
+        for e in reversed(self.logs):
+            b = _BPB.search(e["text"])
+            if b:
+                l = _LOSS.search(e["text"])
+                return Reported(e["text"], e["i"], float(l.group(1)) if l else None, float(b.group(1)),
+                                _decimals(l.group(1)) if l else 0, _decimals(b.group(1)))
+        return None
+
+    def headline_pass(self) -> Pass | None:
+        rep = self.reported()
+        if rep is None:
+            return None
+        bounds = [-1] + [e["i"] for e in self.logs]
+        k = next(j for j, e in enumerate(self.logs) if e["i"] == rep.event)
+        # walk back over log lines that close no scoring work (reprints of the same pass)
+        while k >= 0:
+            lo, hi = bounds[k], bounds[k + 1]
+            events = [e for e in self.tape if lo < e["i"] < hi]
+            if any(e["kind"] == "SCORE" for e in events):
+                return Pass(lo, hi, events)
+            k -= 1
+        return None
+
+    def metric_logs_before(self, index: int) -> int:
+        """How many metric log lines precede tape index ``index`` (the fork trigger counter)."""
+        return sum(1 for e in self.logs if e["i"] < index)
+
+    def first(self, *kinds: str) -> dict | None:
+        return next((e for e in self.tape if e["kind"] in kinds), None)
+
+    def of(self, *kinds: str) -> list[dict]:
+        return [e for e in self.tape if e["kind"] in kinds]
+
+    def artifact_writes(self, written: dict[str, int]) -> list[dict]:
+        """WRITE events of files that look like the model artifact (binary outputs, not logs or code)."""
+        out = []
+        for e in self.of("WRITE"):
+            rel = e["path"].split("/work/", 1)[-1]
+            if rel.endswith((".txt", ".log", ".json", ".py", ".md", ".csv", ".jsonl")) or rel.startswith(("logs/", "tmp/")):
+                continue
+            out.append(e)
+        return out
