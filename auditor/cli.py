@@ -256,6 +256,8 @@ def _relabel(result: InputResult, old: str, new: str) -> None:
             f.provenance = replace(f.provenance, packed_path=swap(f.provenance.packed_path))
     if "helpers" in result.extra:
         result.extra["helpers"] = [swap(p) for p in result.extra["helpers"]]
+    for item in result.extra.get("opaque", []):
+        item["path"] = swap(item["path"])
 
 
 def run_rules(args: argparse.Namespace) -> int:

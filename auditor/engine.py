@@ -122,6 +122,8 @@ def _audit_file(path: Path, options: AuditOptions, result: InputResult, dynamic:
         }
     if loaded.helpers:
         result.extra["helpers"] = [h.path for h in loaded.helpers]
+    if loaded.opaque:  # what the decoder could not read; rules report it, the list shows all of it
+        result.extra["opaque"] = [{"path": o.path, "line": o.line, "reason": o.reason} for o in loaded.opaque]
     if dynamic:
         findings += _stage("auditor.dynamic", "run_dynamic").run_dynamic(loaded, findings, options)
     result.findings.extend(findings)

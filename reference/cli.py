@@ -14,7 +14,7 @@ from reference.export import COMPRESSORS, dequantize_state_dict, load_artifact
 from reference.model import GPT
 from reference.presets import PRESETS
 from reference.tokenizer import build_sentencepiece_luts, load_tokenizer
-from reference.train import dry_run, read_config, train
+from reference.train import dry_run, read_config, train, val_batch_seqs
 
 # CLI flag -> TrainConfig field; all optional, the preset's value otherwise.
 _TRAIN_OVERRIDES = {
@@ -93,7 +93,8 @@ def eval_main(argv: list[str] | None = None) -> int:
     val_tokens = load_validation_tokens(ds.val_pattern, seq_len)
     luts = build_sentencepiece_luts(load_tokenizer(ds.tokenizer_path), preset.model.vocab_size)
     if args.evaluator == "standard":
-        r = eval_standard(model, val_tokens, seq_len, luts)
+        # same batching as the trainer's round-trip evaluation, so a single process reproduces it exactly
+        r = eval_standard(model, val_tokens, seq_len, luts, batch_seqs=val_batch_seqs(preset.train, 1))
     elif args.evaluator == "sliding":
         r = eval_sliding(model, val_tokens, seq_len, args.stride, luts)
     elif args.evaluator == "ttt":

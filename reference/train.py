@@ -79,6 +79,20 @@ class Dist:
         return self.rank == 0
 
 
+def grad_accum_steps(tc: TrainConfig, world_size: int) -> int:
+    """The baseline's `8 // world_size` (fixed global batch) unless the preset sets it."""
+    if tc.grad_accum_steps:
+        return tc.grad_accum_steps
+    if 8 % world_size:
+        raise ValueError(f"WORLD_SIZE={world_size} must divide 8 so grad_accum_steps stays integral")
+    return 8 // world_size
+
+
+def val_batch_seqs(tc: TrainConfig, world_size: int) -> int:
+    """Sequences per eval forward on one rank: the baseline's `VAL_BATCH_SIZE // (world·grad_accum·T)`."""
+    return max(tc.val_batch_size // (world_size * grad_accum_steps(tc, world_size) * tc.train_seq_len), 1)
+
+
 def init_distributed() -> Dist:
     """From torchrun's environment; CUDA (NCCL) when available, else CPU (gloo)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -141,9 +155,7 @@ def train(
     `submission.json` and `README.md` into `out_dir`. Returns the round-trip score and sizes."""
     d = init_distributed()
     tc = preset.train
-    grad_accum = tc.grad_accum_steps or 8 // d.world_size
-    if tc.grad_accum_steps == 0 and 8 % d.world_size:
-        raise ValueError(f"WORLD_SIZE={d.world_size} must divide 8 so grad_accum_steps stays integral")
+    grad_accum = grad_accum_steps(tc, d.world_size)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path = out_dir / f"train_seed{tc.seed}.log"
@@ -225,7 +237,7 @@ def train(
             opt.step()
         zero_grad_all()
 
-    batch_seqs = max(tc.val_batch_size // (d.world_size * grad_accum * tc.train_seq_len), 1)
+    batch_seqs = val_batch_seqs(tc, d.world_size)
 
     def evaluate() -> tuple[float, float]:
         """The baseline `eval_val`: this rank's share, then (loss, tokens, bytes) summed over ranks."""

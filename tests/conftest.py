@@ -1,4 +1,4 @@
-"""Shared pytest setup: the ``--update-golden`` option and a stand-in decoder while the real one is absent."""
+"""Shared pytest setup: the ``--update-golden`` option and the test-only rule PG990 (``sample_catalog``)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import decode_fallback  # noqa: E402
-
-decode_fallback.install()
+sys.path.insert(0, str(Path(__file__).parent))  # test helpers: findings_factory, sample_rule
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -55,7 +55,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from auditor.analysis import roles
+from auditor.analysis import config, roles
 from auditor.analysis.module import Function
 from auditor.analysis.taint import _COMPREHENSIONS, SHAPE_ATTRS, Taint, _bound_paths, _flows, path_of
 
@@ -185,12 +185,24 @@ class Events:
     train: dict[Scope, Taint]
 
     callers: dict[int, list[Scope]] = field(default_factory=dict)
+    val_seed: "_Seeds | None" = None
+    analysis: "Analysis | None" = None
 
     def events(self, fn: Scope) -> list[Event]:
         return self.by_fn.get(fn, [])
 
     def summary(self, fn: Scope) -> Summary:
         return self.summaries.get(fn) or Summary()
+
+    def val_by_default(self, e: Event) -> bool:
+        """Is ``e``'s data validation-derived under the default configuration (branches and
+        conditional expressions switched off by the defaults removed)? A ``False`` here for an event
+        with ``e.val`` means the validation source is selected only by a non-default setting."""
+        if self.val_seed is None or self.analysis is None:
+            return e.val
+        initial = self.val_seed.initial.get(e.fn, set())
+        t = _DefaultTaint(self.analysis, e.fn, self.val_seed, initial, 3, {})
+        return any(t.is_tainted(d) for d in e.data)
 
     def callers_of(self, fn: Scope) -> list[Scope]:
         """Scopes that call ``fn`` (empty for entry points and uncalled functions)."""
@@ -206,7 +218,46 @@ class _SplitTaint(Taint):
     what that function returns (``train_model(h, val_data)`` returns a model, not validation data);
     a method call also through its receiver; constructing a local class through its arguments (the
     object holds them). Library calls keep the base rule (any tainted argument taints the result).
-    Past the depth bound, local calls fall back to the base rule."""
+    Past the depth bound, local calls fall back to the base rule.
+
+    The flows of each scope are prepared once per file (``prep``) and shared by every instance."""
+
+    def __init__(self, module, fn, seed, initial=(), depth=3, memo=None, prep=None) -> None:
+        self._prep: dict = {} if prep is None else prep
+        super().__init__(module, fn, seed, initial, depth, memo)
+
+    def _prepared(self) -> tuple[list, dict[str, list[int]], list[ast.AST]]:
+        key = id(self.fn)
+        if key not in self._prep:
+            body = self._body_nodes()
+            flows = [f for n in body for f in _flows(n)]
+            mentions: dict[str, list[int]] = {}
+            for i, (_, value) in enumerate(flows):
+                if value is not None:
+                    for name in {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}:
+                        mentions.setdefault(name, []).append(i)
+            rets = [n.value for n in body if isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom)) and n.value]
+            self._prep[key] = (flows, mentions, rets)
+        return self._prep[key]
+
+    def _run(self) -> None:
+        flows, mentions, rets = self._prepared()
+        done = [False] * len(flows)
+        pending: set[int] | range = range(len(flows))
+        while pending:
+            roots: set[str] = set()
+            for i in sorted(pending):
+                targets, value = flows[i]
+                if done[i] or value is None or not self.is_tainted(value):
+                    continue
+                done[i] = True
+                for t in targets:
+                    for name in _bound_paths(t):
+                        if name not in self.names:
+                            self.names.add(name)
+                            roots.add(name.split(".")[0])
+            pending = {i for r in roots for i in mentions.get(r, ()) if not done[i]}
+        self._returns = any(self.is_tainted(v) for v in rets)
 
     def is_tainted(self, expr: ast.AST | None) -> bool:
         if expr is None:
@@ -258,11 +309,48 @@ class _SplitTaint(Taint):
             key = (target, frozenset(bound))
             if key not in self._memo:
                 self._memo[key] = False  # breaks recursion cycles
-                inner = _SplitTaint(self.module, target, self.seed, bound, self.depth - 1, self._memo)
+                inner = type(self)(self.module, target, self.seed, bound, self.depth - 1, self._memo, self._prep)
                 self._memo[key] = inner.returns_taint
             if self._memo[key]:
                 return True
         return False
+
+
+class _DefaultTaint(_SplitTaint):
+    """The same taint under the default configuration: ``if``/``else`` arms and conditional expressions
+    that the defaults switch off carry nothing (``val_files if CALIB_SOURCE == "val" else train_files``
+    with the default ``"train"``)."""
+
+    def _taken(self, test: ast.expr) -> bool | None:
+        value = config.evaluate(test, self.module.setting_of)
+        return None if config.is_unknown(value) else bool(value)
+
+    def _body_nodes(self) -> list[ast.AST]:
+        root = self.fn.node if self.fn is not None else self.module.tree
+        out: list[ast.AST] = []
+        stack = list(ast.iter_child_nodes(root))
+        while stack:
+            node = stack.pop()
+            if isinstance(node, _SKIP):
+                continue
+            out.append(node)
+            if isinstance(node, ast.If) and (taken := self._taken(node.test)) is not None:
+                stack.append(node.test)
+                stack.extend(node.body if taken else node.orelse)
+                continue
+            stack.extend(ast.iter_child_nodes(node))
+        return out
+
+    def is_tainted(self, expr: ast.AST | None) -> bool:
+        if expr is None or not any(isinstance(n, ast.IfExp) for n in ast.walk(expr)):
+            return super().is_tainted(expr)
+        if isinstance(expr, ast.IfExp) and (taken := self._taken(expr.test)) is not None:
+            return self.is_tainted(expr.body if taken else expr.orelse)
+        path = path_of(expr)
+        if self.seed(expr) or (path is not None and self._path_tainted(path)):
+            return True
+        # an expression holding a conditional: any child (the base rule for calls, coarser but safe)
+        return any(self.is_tainted(c) for c in ast.iter_child_nodes(expr))
 
 
 class _Seeds:
@@ -274,6 +362,8 @@ class _Seeds:
         self.fields: set[str] = set()
         self.globals: set[str] = set()
         self.sources: set[str] = set()
+        #: tainted parameters per scope after propagation
+        self.initial: dict[Scope, set[str]] = {}
 
     def __call__(self, node: ast.AST) -> bool:
         if isinstance(node, ast.Constant):
@@ -332,17 +422,21 @@ def _scopes(a: "Analysis") -> list[Scope]:
     return [None, *a.functions.values()]
 
 
-def _propagate(a: "Analysis", seed: _Seeds, index: dict[Scope, _Index]) -> dict[Scope, Taint]:
+def _propagate(a: "Analysis", seed: _Seeds, index: dict[Scope, _Index], prep: dict) -> dict[Scope, Taint]:
     """Taint every scope, binding tainted call arguments to callee parameters until nothing changes.
 
     Scopes with no seed and no tainted parameter are skipped (their taint is empty), which keeps the
     pass near-linear."""
     taints: dict[Scope, Taint] = {}
     nested: dict[Scope, list[Function]] = defaultdict(list)
+    own: dict[Function, set[str]] = {}  # names a nested function binds itself (not free variables)
     for fn in a.functions.values():
         parent = a.functions.get(fn.qualname.rsplit(".", 1)[0]) if "." in fn.qualname else None
         if parent is not None and fn.cls is None:
             nested[parent].append(fn)
+            own[fn] = set(fn.params) | {
+                n.id for n in ast.walk(fn.node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            }
     for _round in range(4):
         initial: dict[Scope, set[str]] = defaultdict(set)
         taints = {}
@@ -354,14 +448,15 @@ def _propagate(a: "Analysis", seed: _Seeds, index: dict[Scope, _Index]) -> dict[
             budget -= 1
             fn = work.pop()
             queued.discard(id(fn))
-            t = _SplitTaint(a, fn, seed, initial[fn], 3, memo)
+            t = _SplitTaint(a, fn, seed, initial[fn], 3, memo, prep)
             taints[fn] = t
             if not t.names and not initial[fn]:
                 continue
             # closures read the enclosing function's variables (``step_fn`` using ``train_loader``)
             for child in nested.get(fn, ()):
-                if t.names - initial[child]:
-                    initial[child] |= t.names
+                free = {n for n in t.names if n.split(".")[0] not in own[child]}
+                if free - initial[child]:
+                    initial[child] |= free
                     if id(child) not in queued:
                         work.append(child)
                         queued.add(id(child))
@@ -386,14 +481,16 @@ def _propagate(a: "Analysis", seed: _Seeds, index: dict[Scope, _Index]) -> dict[
         # fields, globals and producers that now hold the split become seeds; repeat until stable
         fields, globals_, sources = set(seed.fields), set(seed.globals), set(seed.sources)
         for fn, t in taints.items():
+            if initial[fn]:
+                continue  # taint bound from a caller is context-specific: it must not become a global seed
             for name in t.names:
                 if fn is None and "." not in name:
                     globals_.add(name)
                 elif name.startswith("self.") and name.count(".") == 1:
                     fields.add(name.split(".", 1)[1])
-                    if fn is not None and fn.cls is not None and not initial[fn]:
+                    if fn is not None and fn.cls is not None:
                         sources.add(fn.cls)  # constructing the class yields an object holding the split
-            if fn is not None and fn.cls is None and not initial[fn] and t.returns_taint:
+            if fn is not None and fn.cls is None and t.returns_taint:
                 sources.add(fn.name)
         for cls in a.classes.values():
             for stmt in cls.body:
@@ -402,8 +499,10 @@ def _propagate(a: "Analysis", seed: _Seeds, index: dict[Scope, _Index]) -> dict[
                 if value is not None and any(seed(n) for n in ast.walk(value)):
                     fields.update(t.id for t in targets if isinstance(t, ast.Name))
         if (fields, globals_, sources) == (seed.fields, seed.globals, seed.sources):
+            seed.initial = initial
             return taints
         seed.fields, seed.globals, seed.sources = fields, globals_, sources
+    seed.initial = initial
     return taints
 
 
@@ -416,7 +515,7 @@ class _Walker:
         self.a = a
         self.fn = fn
         self.events: list[Event] = []
-        self.bindings = _bindings(a, fn)
+        self._binding_map: dict[str, list[ast.AST]] | None = None
 
     def run(self) -> list[Event]:
         root = self.a.tree if self.fn is None else self.fn.node
@@ -458,10 +557,10 @@ class _Walker:
         self.events.append(Event(kind, node, self.fn, loops, no_grad, tuple(data), tuple(callees)))
 
     def _simple(self, stmt: ast.stmt, loops, no_grad) -> None:
-        if isinstance(stmt, ast.AugAssign):
-            if isinstance(stmt.value, ast.BinOp) and isinstance(stmt.value.op, ast.MatMult) or _is_gram(stmt.value):
-                self._add(Kind.CALIB, stmt, loops, no_grad, [stmt.value])
-            elif isinstance(stmt.op, ast.Sub) and _reads_grad(stmt.value):
+        if isinstance(stmt, (ast.Assign, ast.AugAssign)) and any(_is_gram(n) for n in ast.walk(stmt.value)):
+            self._add(Kind.CALIB, stmt, loops, no_grad, [stmt.value])
+        elif isinstance(stmt, ast.AugAssign):
+            if isinstance(stmt.op, ast.Sub) and _reads_grad(stmt.value):
                 self._add(Kind.STEP, stmt, loops, no_grad, [stmt.target])
             elif isinstance(stmt.op, ast.Add):
                 self._add(Kind.SCORE, stmt, loops, no_grad, [stmt.value])
@@ -512,7 +611,9 @@ class _Walker:
 
     def _is_scheduler(self, receiver: ast.AST) -> bool:
         path = path_of(receiver)
-        for value in self.bindings.get(path or "", []):
+        if self._binding_map is None:
+            self._binding_map = _bindings(self.a, self.fn)
+        for value in self._binding_map.get(path or "", []):
             if isinstance(value, ast.Call):
                 qual = self.a.qualname(value.func) or ""
                 if qual.startswith(roles.SCHED_PREFIX) or "lr_scheduler" in qual:
@@ -581,9 +682,13 @@ class _Builder:
             for t in stmt.targets
             if isinstance(t, ast.Name)
         }
-        self.val = _propagate(a, _Seeds(0), self.index)
-        self.train = _propagate(a, _Seeds(1), self.index)
+        self.val_seed = _Seeds(0)
+        prep: dict = {}
+        self.val = _propagate(a, self.val_seed, self.index, prep)
+        self.train = _propagate(a, _Seeds(1), self.index, prep)
         self.by_fn: dict[Scope, list[Event]] = {}
+        self._loop_names: dict[tuple[int, int], set[str]] = {}
+        self._bindings_cache: dict[Scope, dict[str, list[ast.AST]]] = {}
         for fn in _scopes(a):
             events = _Walker(a, fn).run()
             vt, tt = self.val.get(fn), self.train.get(fn)
@@ -592,7 +697,9 @@ class _Builder:
                     e.val = any(_seeded(n, vt) for n in ast.walk(e.node))
                     e.train = any(_seeded(n, tt) for n in ast.walk(e.node))
                 elif e.loops and e.kind in (Kind.BACKWARD, Kind.SCORE):
-                    e.val, e.train = _in_loop(vt, e), _in_loop(tt, e)
+                    # the loop-local taint is a subset of the function's: only refine positives
+                    e.val = vt is not None and any(vt.is_tainted(d) for d in e.data) and self._in_loop(vt, e)
+                    e.train = tt is not None and any(tt.is_tainted(d) for d in e.data) and self._in_loop(tt, e)
                 else:
                     e.val = vt is not None and any(vt.is_tainted(d) for d in e.data)
                     e.train = tt is not None and any(tt.is_tainted(d) for d in e.data)
@@ -609,6 +716,49 @@ class _Builder:
                 if e.kind is Kind.CALL:
                     for t in e.callees:
                         self.callers[id(t)].append(fn)
+
+    def bindings(self, fn: Scope) -> dict[str, list[ast.AST]]:
+        if fn not in self._bindings_cache:
+            self._bindings_cache[fn] = _bindings(self.a, fn)
+        return self._bindings_cache[fn]
+
+    def _in_loop(self, taint: Taint, e: Event) -> bool:
+        """Taint of ``e.data`` with the flows of its outermost loop only: names the loop rebinds lose the
+        taint they get elsewhere in the function (``x, y`` of the training loop reused by a TTT loop)."""
+        loop = e.loops[0]
+        key = (id(taint), id(loop))
+        if key not in self._loop_names:
+            flows = []
+            stack = list(ast.iter_child_nodes(loop))
+            while stack:
+                node = stack.pop()
+                if isinstance(node, _SKIP):
+                    continue
+                stack.extend(ast.iter_child_nodes(node))
+                flows.extend(_flows(node))
+            rebound = {p.split(".")[0] for targets, _ in flows for t in targets for p in _bound_paths(t)}
+            saved = taint.names
+            taint.names = {n for n in saved if n.split(".")[0] not in rebound}
+            try:
+                changed = True
+                while changed:
+                    changed = False
+                    for targets, value in flows:
+                        if value is not None and taint.is_tainted(value):
+                            for t in targets:
+                                for p in _bound_paths(t):
+                                    if p not in taint.names:
+                                        taint.names.add(p)
+                                        changed = True
+                self._loop_names[key] = taint.names
+            finally:
+                taint.names = saved
+        saved = taint.names
+        taint.names = self._loop_names[key]
+        try:
+            return any(taint.is_tainted(d) for d in e.data)
+        finally:
+            taint.names = saved
 
     # ---- summaries ---------------------------------------------------------------------------
 
@@ -627,7 +777,8 @@ class _Builder:
             elif e.kind is Kind.EXPORT:
                 s.export = True
             elif e.kind is Kind.CALIB:
-                s.calib = True
+                # hooks in a function that commits scores itself are evaluator plumbing, not calibration
+                s.calib = s.calib or not any(x.kind is Kind.SCORE and self._is_score(events, x) for x in events)
             elif e.kind is Kind.READ:
                 s.reads_val |= e.val
                 s.reads_train |= e.train
@@ -701,7 +852,7 @@ class _Builder:
 
     def _fresh_params(self, fn: Scope, step: Event) -> bool:
         """Does the stepped optimizer (or the manual update) hold leaf tensors created in this function?"""
-        bindings = _bindings(self.a, fn)
+        bindings = self.bindings(fn)
         receiver = step.data[0] if step.data else None
         path = path_of(receiver) if receiver is not None else None
         candidates: list[ast.AST] = []
@@ -892,7 +1043,7 @@ class _Builder:
 
     def _param_owners(self, fn: Scope, receiver: ast.AST) -> set[str]:
         """Objects built by a call in this function whose ``.parameters()`` the optimizer holds."""
-        bindings = _bindings(self.a, fn)
+        bindings = self.bindings(fn)
         owners: set[str] = set()
         for value in bindings.get(path_of(receiver) or "", []):
             if isinstance(value, ast.Call) and value.args:
@@ -947,39 +1098,6 @@ class _Builder:
 
     def _reads_setting(self, expr: ast.AST) -> bool:
         return any(self.a.setting_of(n) is not None for n in ast.walk(expr) if isinstance(n, (ast.Attribute, ast.Name, ast.Call)))
-
-
-def _in_loop(taint: Taint | None, e: Event) -> bool:
-    """Taint of ``e.data`` with the flows of its outermost loop only: names the loop rebinds lose the
-    taint they get elsewhere in the function (``x, y`` of the training loop reused by a TTT loop)."""
-    if taint is None or not taint.names:
-        return taint is not None and any(taint.is_tainted(d) for d in e.data)
-    loop = e.loops[0]
-    flows = []
-    stack = list(ast.iter_child_nodes(loop))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, _SKIP):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-        flows.extend(_flows(node))
-    rebound = {p.split(".")[0] for targets, _ in flows for t in targets for p in _bound_paths(t)}
-    saved = taint.names
-    taint.names = {n for n in saved if n.split(".")[0] not in rebound}
-    try:
-        changed = True
-        while changed:
-            changed = False
-            for targets, value in flows:
-                if value is not None and taint.is_tainted(value):
-                    for t in targets:
-                        for p in _bound_paths(t):
-                            if p not in taint.names:
-                                taint.names.add(p)
-                                changed = True
-        return any(taint.is_tainted(d) for d in e.data)
-    finally:
-        taint.names = saved
 
 
 def _seeded(node: ast.AST, taint: Taint | None) -> bool:
@@ -1053,4 +1171,6 @@ def build_events(a: "Analysis") -> Events:
         val=b.val,
         train=b.train,
         callers=dict(b.callers),
+        val_seed=b.val_seed,
+        analysis=a,
     )

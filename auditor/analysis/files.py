@@ -28,7 +28,7 @@ class FileFacts:
     refs: list[helpers.Reference] = field(default_factory=list)
     #: whether this file compiles or loads native code (its C/C++/CUDA references are invoked)
     native: bool = False
-    #: main script on disk only: shipped code files that no reference reaches, transitively
+    #: the folder's entry script only: shipped code files that no reference reaches, transitively
     uncalled: list[Path] = field(default_factory=list)
     #: main script reached through a trampoline: the file its code is read from
     trampoline_target: Path | None = None
@@ -46,10 +46,22 @@ def file_facts(a: "Analysis") -> FileFacts:
     facts = FileFacts(folder, refs, helpers.invokes_native_code(a.tree, a.qualname))
     if text_path != entry:
         facts.trampoline_target = text_path
-    if a.source.role == "main" and entry.is_file():
+    if a.source.role == "main" and entry.is_file() and _is_folder_entry(entry):
         reached = helpers.discover(entry, text_path, a.tree, a.qualname).reached
         facts.uncalled = [p for p in helpers.code_files(entry.parent) if p.resolve() not in reached]
     return facts
+
+
+def _is_folder_entry(entry: Path) -> bool:
+    """Only the folder's entry script can tell which shipped files nothing runs; a helper audited
+    on its own cannot (the entry may run the rest)."""
+    from auditor.decode import InputError
+    from auditor.decode.layers import entry_script
+
+    try:
+        return entry_script(entry.parent).resolve() == entry.resolve()
+    except InputError:
+        return False
 
 
 def code_bytes(path: Path) -> int:

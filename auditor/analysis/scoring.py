@@ -315,19 +315,20 @@ def _gated_hint_writes(a: "Analysis", fn: Function | None, nodes: list[ast.AST])
         direct = _plain_derived(loop, token)
         if not _updates_state_with(loop, direct, index):
             continue  # not an online predictor learning from the token stream
-        taint = a.taint(fn, lambda n: False, {token})
         for node in ast.walk(loop):
             if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
                 continue
             slot = node.targets[0]
             if not (isinstance(slot, ast.Subscript) and path_of(slot.slice) == index):
                 continue
-            if any(isinstance(x, ast.Name) and x.id in direct for x in ast.walk(node.value)) or not any(
+            before = _plain_derived(loop, token, node.lineno)
+            if any(isinstance(x, ast.Name) and x.id in before for x in ast.walk(node.value)) or not any(
                     isinstance(x, ast.Subscript) or (isinstance(x, ast.Call) and call_name(x) == "get")
                     for x in ast.walk(node.value)):
                 continue  # not a prediction read from a table
-            gate = next((anc for anc in a.ancestors(node) if isinstance(anc, ast.If) and taint.is_tainted(anc.test)),
-                        None)
+            gate = next((anc for anc in a.ancestors(node) if isinstance(anc, ast.If) and any(
+                isinstance(x, ast.Name) and x.id in _plain_derived(loop, token, anc.lineno + 1)
+                for x in ast.walk(anc.test))), None)
             if gate is None or not _within(a, gate, loop):
                 continue
             out.append(Site(fn, node, f"slot {index} is written only when a table indexed by the token at "
@@ -335,10 +336,12 @@ def _gated_hint_writes(a: "Analysis", fn: Function | None, nodes: list[ast.AST])
     return out
 
 
-def _plain_derived(loop: ast.For, token: str) -> set[str]:
-    """Names computed from ``token`` by plain assignments in the loop (table state excluded)."""
+def _plain_derived(loop: ast.For, token: str, before: int | None = None) -> set[str]:
+    """Names computed from ``token`` by plain assignments in the loop (table state excluded); with
+    ``before``, only assignments above that line (``prev = tok`` at the end of the body still holds
+    the previous token when the slot is written)."""
     names = {token}
-    assigns = [n for n in ast.walk(loop) if isinstance(n, ast.Assign)]
+    assigns = [n for n in ast.walk(loop) if isinstance(n, ast.Assign) and (before is None or n.lineno < before)]
     changed = True
     while changed:
         changed = False

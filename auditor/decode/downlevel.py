@@ -13,6 +13,7 @@ is legal. F-strings that 3.11 accepts are left untouched.
 from __future__ import annotations
 
 import ast
+import re
 
 import libcst as cst
 
@@ -20,6 +21,7 @@ import libcst as cst
 #: operator chains (measured: 5,000 chained ``+`` took 28 s; 10,000 crashed the process)
 MAX_BRACKET_DEPTH = 100
 MAX_OPERATORS_PER_STATEMENT = 800
+_SPACE_BEFORE_FOR = re.compile(r"(?<=[)\]}])(?=for\b)")
 
 
 def downlevel(text: str) -> str | None:
@@ -29,8 +31,18 @@ def downlevel(text: str) -> str | None:
         return None
     try:
         module = cst.parse_module(text)
+    except cst.CSTValidationError:
+        # libcst rejects ``(a if c else b)for x in y`` that Python accepts; a space fixes it
+        text = _SPACE_BEFORE_FOR.sub(" ", text)
+        try:
+            module = cst.parse_module(text)
+        except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError):
+            return None
+    except (cst.ParserSyntaxError, RecursionError):
+        return None
+    try:
         lowered = module.visit(_Lower(module)).code
-    except (cst.ParserSyntaxError, RecursionError, ValueError, TypeError):
+    except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError):
         return None
     return lowered if lowered.count("\n") == text.count("\n") else None
 

@@ -161,12 +161,14 @@ class Folder:
             elif qualname is None and isinstance(node, (ast.Import, ast.ImportFrom)):
                 _add_aliases(node, aliases)
         self.qualname = qualname or qualname_resolver(aliases)
-        self.constants: dict[str, ast.expr] = {}
+        # module-level names bound only by plain top-level assignments, each binding with its line:
+        # a name is read as of the last binding above the use (``S = decompress(..); S = S.decode()``)
+        self.bindings: dict[str, list[ast.Assign]] = {}
         for stmt in tree.body:
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-                if stores.get(stmt.targets[0].id) == 1:
-                    self.constants[stmt.targets[0].id] = stmt.value
-        self._active: set[str] = set()
+                self.bindings.setdefault(stmt.targets[0].id, []).append(stmt)
+        for name in [n for n, b in self.bindings.items() if len(b) != stores.get(n)]:
+            del self.bindings[name]  # also bound elsewhere (a loop, a function, an augmented assignment)
 
     # ---- sites --------------------------------------------------------------------------------
 
@@ -217,22 +219,18 @@ class Folder:
         if isinstance(expr, ast.Constant) and isinstance(expr.value, (str, bytes)):
             return Folded(expr.value)
         if isinstance(expr, ast.Name):
-            return self._fold_name(expr.id)
+            return self._fold_name(expr)
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
             return self._concat([self.fold(expr.left), self.fold(expr.right)])
         if isinstance(expr, ast.Call):
             return self._fold_call(expr)
         raise self._unfoldable(expr)
 
-    def _fold_name(self, name: str) -> Folded:
-        value = self.constants.get(name)
-        if value is None or name in self._active:
-            raise Unfoldable(f"'{name}' is not a constant bound once at module level", kind="dynamic")
-        self._active.add(name)
-        try:
-            return self.fold(value)
-        finally:
-            self._active.discard(name)
+    def _fold_name(self, node: ast.Name) -> Folded:
+        earlier = [b for b in self.bindings.get(node.id, ()) if b.lineno < node.lineno]
+        if not earlier:
+            raise Unfoldable(f"'{node.id}' is not a constant bound at module level above its use", kind="dynamic")
+        return self.fold(earlier[-1].value)
 
     def _unfoldable(self, expr: ast.expr) -> Unfoldable:
         """Classify a non-constant argument: payload-like (a long literal or an unsupported decoder
@@ -286,13 +284,16 @@ class Folder:
         if isinstance(func, ast.Attribute) and func.attr in ("decode", "encode"):
             return self._transcode(self.fold(func.value), func.attr, call)
         if isinstance(func, ast.Attribute) and func.attr == "join" and len(call.args) == 1:
+            sep = self.fold(func.value)
             items = call.args[0]
             if isinstance(items, (ast.List, ast.Tuple)):
-                sep = self.fold(func.value)
                 joined: list[Folded] = []
                 for item in items.elts:
                     joined += [sep, self.fold(item)] if joined else [self.fold(item)]
                 return self._concat(joined) if joined else Folded(sep.value[:0])
+            text = self.fold(items)  # "".join(s) over a str joins its characters
+            if isinstance(sep.value, str) and isinstance(text.value, str):
+                return Folded(sep.value.join(text.value), text.chain)
         raise self._unfoldable(call)
 
     def _payload(self, call: ast.Call, name: str) -> Folded:

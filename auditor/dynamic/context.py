@@ -22,6 +22,7 @@ class ForkResult:
     variants: dict[str, tuple[list, Scores | None]] = field(default_factory=dict)  # id -> (edits, scores)
     problems: list[str] = field(default_factory=list)
     reason: str = ""  # why forking was not possible, if it was not
+    rows: dict[int, list[float]] = field(default_factory=dict)  # watched position -> the control's normalizing row
 
 
 @dataclass

@@ -16,6 +16,7 @@ from auditor.dynamic.scores import Scores, collect
 from auditor.dynamic.tape import Pass, Reported, TapeView
 
 FLIPS = 2
+SWEEP_SAMPLE = 24  # candidate ids per sweep unless the full alphabet is asked for
 PARALLEL = 2  # children at a time (the machine has two cores; each child is single-threaded)
 
 
@@ -40,10 +41,12 @@ def plan(view: TapeView, headline: Pass, scores: Scores, reported: Reported, voc
         ts = int(in_first[in_first.size // 2])
         commit = int(scores.commit_event[np.searchsorted(pos, ts)])
         n_scores = sum(1 for e in headline.events if e["kind"] == "SCORE" and trigger["i"] <= e["i"] <= commit)
-        for v in range(vocab):
+        candidates = range(vocab) if sweep == "full" else sorted({int(stream[ts]), *rng.choice(vocab, SWEEP_SAMPLE, replace=False).tolist()})
+        for v in candidates:
             variants.append({"id": f"sweep{v}", "edits": [[ts, v]], "until": {"score_events": n_scores},
                              "out": str(sandbox.ctl / f"tape-sweep{v}.jsonl")})
-    return {"after_metric_logs": after, "variants": variants, "child_timeout": 60, "parallel": PARALLEL}, ""
+    watch = [ts] if sweep else []
+    return {"after_metric_logs": after, "variants": variants, "child_timeout": 60, "parallel": PARALLEL, "watch": watch}, ""
 
 
 def _child_scores(tape: list[dict], selection: str) -> Scores | None:
@@ -63,6 +66,7 @@ def run(sandbox: Sandbox, fork_plan: dict, selection: str, wall_s: float) -> For
     headline = view.headline_pass()
     control = collect(headline, None, force=selection) if headline else None
     out = ForkResult(control, problems=list(forked["problems"]))
+    out.rows = {int(t): row for e in (headline.events if headline else []) for t, row in e.get("rows", {}).items()}
     status = {c["id"]: c["status"] for c in forked["children"]}
     if forked["holders"] == 0:
         out.reason = "no live tensor or array holding val tokens was found at the fork point"

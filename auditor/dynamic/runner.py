@@ -26,7 +26,7 @@ CODE_SUFFIXES = (".py", ".c", ".cc", ".cpp", ".cu", ".h", ".hpp", ".cuh")
 class DynamicOptions:
     wall_s: float = 90.0
     forks: bool = True  # flip test
-    sweep: bool = True  # vocabulary sweep (one fork per token id)
+    sweep: bool | str = True  # vocabulary sweep: True samples candidate ids, "full" forks once per id
     cache_dir: Path | None = None
     limits: Limits = field(default_factory=Limits)
 

@@ -28,6 +28,7 @@ class Scores:
     commit_event: np.ndarray  # tape index of the committing SCORE event per position
     first_event: np.ndarray  # tape index of the first SCORE event per position
     counts: np.ndarray  # how many SCORE events covered each position
+    first_grad: np.ndarray  # whether the first computation of each position ran with gradients on
     lines: dict[int, int] = field(default_factory=dict)  # committing event index -> code line
     measured: dict[str, float] = field(default_factory=dict)  # mean NLL per selection
     reason: str = ""
@@ -47,6 +48,7 @@ def collect(p: Pass, reported: Reported | None, force: str | None = None) -> Sco
     events = p.kinds("SCORE")
     per: dict[int, list[tuple[int, float]]] = {}
     lines: dict[int, int] = {}
+    grad = {e["i"]: bool(e.get("grad")) for e in events}
     for e in events:
         lines[e["i"]] = e["line"]
         for pos, v in zip(e["pos"], e["nll"]):
@@ -81,6 +83,7 @@ def collect(p: Pass, reported: Reported | None, force: str | None = None) -> Sco
         commit_event=np.array([i for i, _ in chosen], dtype=np.int64),
         first_event=np.array([per[q][0][0] for q in positions], dtype=np.int64),
         counts=np.array([len(per[q]) for q in positions], dtype=np.int64),
+        first_grad=np.array([grad[per[q][0][0]] for q in positions], dtype=bool),
         lines=lines,
         measured=measured,
         reason=reason,

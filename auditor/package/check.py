@@ -97,4 +97,7 @@ def all_package_checks() -> list[type[PackageCheck]]:
     """Every package check in the catalog, by code."""
     from auditor.registry import catalog
 
-    return [c for c in catalog() if isinstance(c, type) and issubclass(c, PackageCheck)]
+    checks = [c for c in catalog() if isinstance(c, type) and issubclass(c, PackageCheck)]
+    if not checks:  # an empty catalog would pass every folder silently
+        raise RuntimeError("no package checks found: the rules package is not importable")
+    return checks

@@ -93,6 +93,21 @@ class CrossDocMixing(Rule):
                     self.gate = torch.nn.Parameter(torch.zeros(dim))
                 def forward(self, x):
                     g = torch.sigmoid(self.gate)
+                    x_prev = torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], dim=1)
+                    return (1 - g) * x + g * x_prev
+            """,
+            lines=9,
+            note="unmasked SmearGate through a shifted copy",
+        ),
+        Invalid(
+            """
+            import torch
+            class Smear(torch.nn.Module):
+                def __init__(self, dim):
+                    super().__init__()
+                    self.gate = torch.nn.Parameter(torch.zeros(dim))
+                def forward(self, x):
+                    g = torch.sigmoid(self.gate)
                     return torch.cat([x[:, :1], x[:, 1:] + g * x[:, :-1]], dim=1)
             """,
             lines=8,
@@ -101,11 +116,16 @@ class CrossDocMixing(Rule):
     ]
 
     def check(self, a: Analysis) -> Iterator[Finding]:
+        cache: dict[object, set[str]] = {}
         for node in ast.walk(a.tree):
             if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
                 continue
+            fn = a.owner(node)
+            if fn not in cache:
+                cache[fn] = _shifted_names(a, node)
+            shifted = cache[fn]
             gated = [s for s in (node.left, node.right) if isinstance(s, ast.BinOp) and isinstance(s.op, ast.Mult)
-                     and any(_prev_slice(x) for x in (s.left, s.right))]
+                     and any(_prev_slice(x) or (isinstance(x, ast.Name) and x.id in shifted) for x in (s.left, s.right))]
             if not gated or _masked(a, node):
                 continue
             finding = self.report(a, node, "previous-token blend without a BOS mask: the first token of a "
@@ -113,6 +133,15 @@ class CrossDocMixing(Rule):
                                            "(required by maintainers from 2026-04-26)")
             if finding is not None:
                 yield finding
+
+
+def _shifted_names(a: Analysis, node: ast.AST) -> set[str]:
+    """Names bound (in the enclosing function) to a shifted copy: ``x_prev = cat([0, x[:, :-1]], 1)``."""
+    fn = a.owner(node)
+    if fn is None:
+        return set()
+    return {t.id for n in ast.walk(fn.node) if isinstance(n, ast.Assign)
+            and any(_prev_slice(x) for x in ast.walk(n.value)) for t in n.targets if isinstance(t, ast.Name)}
 
 
 def _masked(a: Analysis, node: ast.AST) -> bool:

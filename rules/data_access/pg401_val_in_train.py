@@ -105,7 +105,11 @@ class ValInTrain(Rule):
         for site in ev.trainings:
             if site.verdict == "val-in-train":
                 message = "the training loop's loss is computed on validation-shard data"
-                finding = self.report(a, site.backward.node, message, evidence=site.evidence())
+                level = None
+                if not ev.val_by_default(site.backward):
+                    level = Level.REVIEW
+                    message += " (the validation source is selected only by a non-default setting)"
+                finding = self.report(a, site.backward.node, message, evidence=site.evidence(), level=level)
                 if finding is not None:
                     yield finding
         for events in ev.by_fn.values():

@@ -19,6 +19,8 @@ How it is confirmed
 Ruling
     Maintainer ruling on PR #728.
 Known gaps
+    A validation source chosen by a default-off setting (``val_files if CALIB == "val" else
+    train_files``) is reported as REVIEW; an inline calibration in an entry function is reported once.
     Calibration on validation tokens that were already scored (after the final evaluation) would also be
     reported; no such submission is known.
 """
@@ -71,6 +73,32 @@ class CalibrationOnVal(Rule):
     INVALID = [
         Invalid(
             """
+            import os
+            import torch
+
+            SOURCE = os.environ.get("CALIB_SOURCE", "train")
+
+            def collect(model, loader):
+                stats = {}
+                def hook(mod, inp, out):
+                    stats[mod] = stats.get(mod, 0) + inp[0].T @ inp[0]
+                for m in model.modules():
+                    m.register_forward_hook(hook)
+                with torch.no_grad():
+                    for _ in range(16):
+                        model(loader.next_batch()[0])
+                return stats
+
+            def main(model, stream):
+                loader = stream("data/fineweb_val_*.bin" if SOURCE == "val" else "data/fineweb_train_*.bin")
+                return collect(model, loader)
+            """,
+            lines=19,
+            level=Level.REVIEW,
+            note="validation calibration selected only by a non-default setting",
+        ),
+        Invalid(
+            """
             import numpy as np
             import torch
 
@@ -98,11 +126,17 @@ class CalibrationOnVal(Rule):
         ev = a.fact(build_events)
         for fn, events in ev.by_fn.items():
             sites = [e for e in events if e.kind is Kind.CALL and e.val and any(ev.summary(c).calib for c in e.callees)]
-            if not sites and ev.summary(fn).calib_val and not ev.callers_of(fn):
+            entry = fn is not None and "." not in fn.qualname and not ev.callers_of(fn)
+            if not sites and entry and ev.summary(fn).calib_val:
                 # inline calibration in an entry function that feeds it validation data
                 sites = [e for e in events if e.kind is Kind.CALIB][:1]
             for site in sites:
                 message = "quantization calibration statistics collected from validation tokens"
-                finding = self.report(a, site.node, message, evidence=[a.source.excerpt(site.line).strip()])
+                level = None
+                if site.kind is Kind.CALL and not ev.val_by_default(site):
+                    level = Level.REVIEW
+                    message += " (the validation source is selected only by a non-default setting)"
+                evidence = [a.source.excerpt(site.line).strip()]
+                finding = self.report(a, site.node, message, evidence=evidence, level=level)
                 if finding is not None:
                     yield finding

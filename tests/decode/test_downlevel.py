@@ -71,3 +71,12 @@ def test_inputs_that_crash_or_stall_libcst_are_refused_quickly(hostile: str) -> 
     started = time.perf_counter()
     assert downlevel(hostile) is None
     assert time.perf_counter() - started < 1.0
+
+
+def test_libcst_validation_quirk_is_worked_around() -> None:
+    text = 'y, c = 5, 1\nn=sum(y-(0 if w else c)for w in range(3))\nmsg = f"{", ".join(["a", "b"])}"\n'
+    lowered = downlevel(text)
+    assert lowered is not None and lowered.count("\n") == 3
+    namespace: dict = {}
+    exec(compile(ast.parse(lowered), "<lowered>", "exec"), namespace)  # our own fixture
+    assert (namespace["n"], namespace["msg"]) == (14, "a, b")

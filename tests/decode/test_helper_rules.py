@@ -64,3 +64,10 @@ def test_bomb_wrapper_is_opaque_for_pg901(tmp_path: Path) -> None:
     assert [(o.line, o.reason) for o in loaded.opaque] == [(2, "decompressed size exceeds 16 MB cap")]
     assert _run(OpaquePackedCode, loaded.main) == [
         (2, "REVIEW", "exec() runs code this tool cannot decode: decompressed size exceeds 16 MB cap")]
+
+
+def test_a_helper_audited_alone_does_not_call_the_entry_uncalled(tmp_path: Path) -> None:
+    (tmp_path / "train_gpt.py").write_text("import evaluator\n")
+    helper = tmp_path / "evaluator.py"
+    helper.write_text("x = 1\n")
+    assert _run(UncountedHelperCode, load(helper).main) == []

@@ -46,6 +46,13 @@ WRAPPERS = {
     "dunder-builtins": (
         f'import zlib, base64\n__builtins__.exec(zlib.decompress(base64.b64decode("{ZLIB_B64}")).decode("utf-8"))\n',
         ("b64", "zlib"), 2),
+    "rebound-name-and-compile": (
+        f'import lzma as L, base64 as B, linecache as C\nS = L.decompress(B.b85decode("{XZ_B85}"))\nS = S.decode()\n'
+        'F = __file__ + ".src.py"\nC.cache[F] = (len(S), None, S.splitlines(True), F)\nexec(compile(S, F, "exec"))\n',
+        ("b85", "xz"), 6),
+    "join-over-a-str": (
+        f'import base64 as B, lzma as L\n_DATA = (\n    "{XZ_B85[:50]}"\n    "{XZ_B85[50:]}"\n)\n'
+        "exec(L.decompress(B.b85decode(''.join(_DATA))))\n", ("b85", "xz"), 6),
     "nested-2-layers": (raw_wrapper(f'import zlib, base64\nexec(zlib.decompress(base64.b64decode("{ZLIB_B64}")))\n'),
                         ("b85", "lzma-raw", "b64", "zlib"), 2),
 }

@@ -45,7 +45,7 @@ def sliding_log(seed: int, bpb: float, loss: float, total: int = 15_900_000, cod
     return "\n".join([
         f"seed:{seed}",
         "world_size:8 grad_accum_steps:1",
-        f"val_loader:shards pattern=./data/datasets/fineweb10B_sp1024/fineweb_val_*.bin tokens:62021632",
+        "val_loader:shards pattern=./data/datasets/fineweb10B_sp1024/fineweb_val_*.bin tokens:62021632",
         f"step:7000/20000 val_loss:1.9800 val_bpb:1.1700 train_time:{train_ms}ms step_avg:85.72ms",
         f"stopping_early: wallclock_cap train_time:{train_ms}ms step:7000/20000",
         f"Code size: {code} bytes",

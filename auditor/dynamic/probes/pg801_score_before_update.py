@@ -91,8 +91,8 @@ class ScoreBeforeUpdate(Probe):
             rule = "C3-d"
         elif e["i"] < last_train:
             rule = "NO-VAL-IN-TRAIN"
-        elif ctx.headline is not None and e["i"] < ctx.headline.start:
-            rule = "C3-b" if _before_artifact(ctx, e) else "C3-a"
+        elif ctx.scores is not None and ctx.scores.commit_event.size and e["i"] < int(ctx.scores.commit_event.min()):
+            rule = "C3-b" if _before_artifact(ctx, e) else "C3-a"  # before the headline scored anything
         else:
             rule = "C3-SCORE-FIRST"
         evidence = [f"tape event #{e['i']} {kind} at line {e['line']} (called from lines {e.get('outer', [])}) used val "

@@ -1,12 +1,15 @@
 """Vocabulary sweep: the reported scores form a normalized distribution over the whole alphabet.
 
 What it measures
-    At a sampled position t of the headline pass, the run is forked once per token id v of the
-    tokenizer; each fork sets x_t := v and stops right after t's committing score. The reported
-    per-token score of each fork gives q_t(v) = exp(-nll_t(v)).
+    At a sampled position t of the headline pass, the run is forked once per candidate id v; each
+    fork sets x_t := v and stops right after t's committing score, giving the reported
+    q_t(v) = exp(-nll_t(v)). The unperturbed run records the full row its scoring call normalized
+    over at t (log-softmax of the cross-entropy input, or the raw NLL input).
 How it decides
-    FAIL when Σ_v q_t(v) differs from 1 by more than 1e-3 (hashed ratio caches, unnormalized blends or
-    boosts, target-only arithmetic); PASS otherwise.
+    Full sweep (every id of the probe alphabet): FAIL when Σ_v q_t(v) differs from 1 by more than
+    1e-3. Sampled sweep (the default, 24 ids): FAIL when the row itself does not sum to 1, or when a
+    candidate's reported score differs from the row's mass at that candidate — the score of v was not
+    read off one fixed distribution (target-only boosts or biases, target-keyed ratios). PASS otherwise.
 Why it matters
     C2-NORMALIZED (valerio-oai's closures of 2026-03-27; Issue #1017 condition 2); the #886 method
     (an implied cache distribution summing to about 277).
@@ -14,8 +17,8 @@ Outcomes
     INCONCLUSIVE when the scores do not reconcile with the report (the reported per-token values are
     then not the captured ones), or when any fork failed.
 Known gaps
-    One position per run is swept (the probe alphabet has 384 ids); a scorer that is normalized at
-    that position but not elsewhere is missed.
+    One position per run is swept; a scorer normalized there but not elsewhere is missed. The sampled
+    sweep proves normalization only for scores read from a captured row (cross-entropy / NLL calls).
 """
 
 from __future__ import annotations
@@ -55,20 +58,38 @@ class VocabSweep(Probe):
         sweep = {vid: v for vid, v in f.variants.items() if vid.startswith("sweep")}
         if not sweep:
             return self.inconclusive(ctx, "the vocabulary sweep was not run")
-        probs = []
+        scores: dict[int, float] = {}
         t = None
-        for vid, (edits, child) in sorted(sweep.items(), key=lambda kv: kv[1][0][0][1]):
+        for vid, (edits, child) in sweep.items():
             t, v = edits[0]
             value = child.at(np.array([t]))[0] if child is not None else np.nan
             if not np.isfinite(value):
                 return self.inconclusive(ctx, f"sweep fork x_{t} := {v} produced no score at position {t}")
-            probs.append(np.exp(-value))
-        total = float(np.sum(probs))
+            scores[int(v)] = float(value)
         ev = int(f.control.commit_event[np.searchsorted(f.control.positions, t)]) if f.control.positions.size else -1
         line = f.control.lines.get(ev, ctx.headline_line())
-        evidence = [f"Σ_v q_{t}(v) over {len(probs)} ids = {total:.6f}", f"largest q = {max(probs):.4g} at id {int(np.argmax(probs))}"]
-        if abs(total - 1.0) > TOL:
-            return [self.result(ctx, "FAIL", line, f"the implied distribution at position {t} sums to {total:.4f}, not 1",
-                                evidence, data={"t": int(t), "sum": total})]
-        return [self.result(ctx, "PASS", line, f"the implied distribution at position {t} sums to {total:.6f}", evidence,
-                            data={"t": int(t), "sum": total})]
+        data = {"t": int(t), "candidates": len(scores)}
+        if len(scores) >= ctx.data.vocab_size:
+            total = float(sum(np.exp(-s) for s in scores.values()))
+            evidence = [f"Σ_v q_{t}(v) over all {len(scores)} ids = {total:.6f}"]
+            return self._decide(ctx, line, abs(total - 1.0) > TOL, f"the implied distribution at position {t} sums to "
+                                f"{total:.6f}", evidence, {**data, "sum": total})
+        row = f.rows.get(int(t))
+        if row is None:
+            return self.inconclusive(ctx, f"the scoring call at position {t} exposed no row to compare with")
+        row = np.asarray(row)
+        total = float(np.exp(row).sum())
+        gaps = {v: s - (-row[v]) for v, s in scores.items() if v < row.size}
+        worst = max(gaps, key=lambda v: abs(gaps[v]))
+        implied = float(sum(np.exp(-s) for s in scores.values()))
+        evidence = [f"row at position {t} (width {row.size}) sums to {total:.6f}",
+                    f"{len(scores)} candidate ids: reported score minus row score, worst {gaps[worst]:+.4g} nats at id {worst}",
+                    f"Σ over the sampled candidates of exp(-score) = {implied:.4f} (row mass of the same ids "
+                    f"{float(np.exp(row[list(gaps)]).sum()):.4f})"]
+        bad = abs(total - 1.0) > TOL or any(abs(g) > 1e-4 for g in gaps.values())
+        return self._decide(ctx, line, bad, f"scores at position {t} are read off one distribution summing to {total:.6f}"
+                            if not bad else f"scores at position {t} are not read off one fixed normalized distribution: "
+                            f"q_t depends on x_t or does not sum to 1 (row sum {total:.4f}, worst gap {gaps[worst]:+.3g} nats)", evidence, data)
+
+    def _decide(self, ctx: Context, line: int, bad: bool, message: str, evidence: list[str], data: dict) -> list[Finding]:
+        return [self.result(ctx, "FAIL" if bad else "PASS", line, message, evidence, data=data)]

@@ -6,8 +6,8 @@ What it measures
     reference loader's truncation).
 How it decides
     FAIL (VAL-FULL-COVERAGE) when positions are missing: subsets, dropped tails, random minibatches.
-    FAIL (C4-SINGLE-PASS) when positions were scored several times in the pass and the reported total
-    is made of a later computation than the first (rescoring, two passes, post-adaptation re-scores).
+    FAIL (C4-SINGLE-PASS) when positions were scored (without gradients) and scored again in the pass,
+    and the reported total is made of a later computation than the first (rescoring, two passes).
     PASS when each position's reported score is its first and every position is covered.
 Why it matters
     VAL-FULL-COVERAGE (README; ruling on PR #1835) and C4-SINGLE-PASS (Issue #1017 condition 4;
@@ -57,7 +57,9 @@ class Coverage(Probe):
             out.append(self.result(ctx, "FAIL", line, f"{missing.size} of {n} val targets are never scored in the headline pass",
                                    [f"missing positions {fmt_positions(missing)}", f"headline: {ctx.reported.line.strip()}"],
                                    data={"missing": int(missing.size), "targets": n}))
-        rescored = s.positions[(s.counts > 1) & (s.commit_event != s.first_event)]
+        # a first computation under no_grad is a scoring pass; one with gradients is a training forward,
+        # whose later rescoring is the score-before-update probe's business
+        rescored = s.positions[(s.counts > 1) & (s.commit_event != s.first_event) & ~s.first_grad]
         if rescored.size:
             ev = int(s.commit_event[np.searchsorted(s.positions, rescored[0])])
             out.append(self.result(ctx, "FAIL", s.lines.get(ev, line),

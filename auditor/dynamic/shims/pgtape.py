@@ -69,6 +69,7 @@ class Tape:
         self.calib_fwd = -1
         self.fwd_seq = 0
         self.listeners: list[Any] = []  # called after every event (the fork plan)
+        self.watch: set[int] = {int(t) for t in (config.get("fork") or {}).get("watch", [])}
 
     # -- helpers -----------------------------------------------------------------------------------
     def site(self) -> tuple[str, int, list[int]]:
@@ -149,8 +150,28 @@ class Tape:
         if grad:
             self.pending_bwd.update(int(p) for p in pos[keep])
         self.score_events += 1
+        extra = {}
+        watched = [int(t) for t in self.watch if t in set(pos[keep].tolist())]
+        if watched:
+            extra["rows"] = self._rows(func, args, kwargs, pos, watched)
         self.record("SCORE", fn=func.__name__, grad=grad, pos=pos[keep].tolist(), nll=per[keep].tolist(),
-                    red=str(kwargs.get("reduction", "mean")))
+                    red=str(kwargs.get("reduction", "mean")), **extra)
+
+    def _rows(self, func: Any, args: tuple, kwargs: dict, pos: np.ndarray, watched: list[int]) -> dict[str, list[float]]:
+        """The full row the call normalized over at watched positions (log-softmax for CE, raw for NLL)."""
+        inp = args[0] if args else kwargs["input"]
+        with torch.no_grad():
+            x = inp.detach().float()
+            x = x.movedim(1, -1) if x.ndim > 2 else x.reshape(-1, x.shape[-1]) if x.ndim == 2 else x[None]
+            x = x.reshape(-1, x.shape[-1])
+            if func is _CE:
+                x = torch.log_softmax(x, dim=-1)
+        out = {}
+        for t in watched:
+            i = int(np.flatnonzero(pos == t)[0])
+            if i < x.shape[0]:
+                out[str(t)] = x[i].double().tolist()
+        return out
 
     def fwd_pre(self, module: torch.nn.Module, inputs: tuple) -> None:
         depth = getattr(self.depth, "n", 0)
