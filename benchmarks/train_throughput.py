@@ -1,7 +1,7 @@
 """Training throughput of a reference preset: tokens/s and ms per optimizer step.
 
     python benchmarks/train_throughput.py                     # `tiny` on CPU, 30 timed steps
-    python benchmarks/train_throughput.py --preset tiny-record --steps 20
+    python benchmarks/train_throughput.py --preset tiny-record --steps 20 --looping --threads 1
     python benchmarks/train_throughput.py --preset baseline --device cuda --compile   # on a GPU box
 
 Runs the trainer's step (forward, backward, every optimizer; baseline batch and grad-accumulation settings of
@@ -35,7 +35,10 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--looping", action="store_true", help="time the depth-recurrent graph (record presets)")
+    ap.add_argument("--threads", type=int, help="intra-op CPU threads (default: torch's)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     preset = PRESETS[args.preset]
     tc, device = preset.train, torch.device(args.device)

@@ -85,7 +85,7 @@ def eval_main(argv: list[str] | None = None) -> int:
     args = _eval_parser().parse_args(argv)
     preset = read_config(args.config or args.artifact.parent / "config.json")
     model = GPT(preset.model)
-    model.load_state_dict(dequantize_state_dict(load_artifact(args.artifact.read_bytes())), strict=True)
+    model.load_state_dict(dequantize_state_dict(load_artifact(args.artifact.read_bytes(), preset.train.compressor)), strict=True)
     # The stored artifact is the end of training, where depth recurrence (if any) is active.
     model.looping_active = preset.model.num_loops > 0
     ds = resolve_dataset()

@@ -42,7 +42,7 @@ from reference.export import (
     serialize_artifact,
 )
 from reference.model import GPT, ModelConfig, cast_for_training, count_params
-from reference.optim import EMA, build_optimizers, lr_mul_baseline, lr_mul_fraction, muon_momentum_at
+from reference.optim import EMA, Muon, build_optimizers, lr_mul_baseline, lr_mul_fraction, muon_momentum_at
 from reference.presets import Preset, TrainConfig
 from reference.tokenizer import build_sentencepiece_luts, load_tokenizer
 
@@ -179,7 +179,7 @@ def train(
     mc = preset.model
     if int(sp.vocab_size()) != mc.vocab_size:
         raise ValueError(f"VOCAB_SIZE={mc.vocab_size} does not match tokenizer vocab_size={int(sp.vocab_size())}")
-    val_tokens = load_validation_tokens(ds.val_pattern, tc.train_seq_len).to(d.device)
+    val_tokens = load_validation_tokens(ds.val_pattern, tc.train_seq_len).long().to(d.device)
     luts = build_sentencepiece_luts(sp, mc.vocab_size).to(d.device)
     log0(f"val_bpb:enabled tokenizer_kind=sentencepiece tokenizer_path={ds.tokenizer_path}")
     log0(f"train_loader:dataset:{Path(ds.data_path).resolve().name} train_shards:{len(shard_files(ds.train_pattern))}")
@@ -191,7 +191,7 @@ def train(
     compiled = torch.compile(base_model, dynamic=False, fullgraph=True) if compile_model else base_model
     model: nn.Module = DDP(compiled, device_ids=[d.local_rank] if cuda else None, broadcast_buffers=False) if d.enabled else compiled
     optimizers = build_optimizers(base_model, tc.optim)
-    muon = next(o for o in optimizers if type(o).__name__ == "Muon")
+    muon = next(o for o in optimizers if isinstance(o, Muon))
 
     n_params = sum(p.numel() for p in base_model.parameters())
     oc = tc.optim

@@ -5,11 +5,16 @@ the optimizer steps on it?", "is training data read after the training loop?"). 
 them from structure and data flow only (RULEBOOK §9), once per file (``a.fact(build_events)``):
 
 1. **Data identity.** Two taints, run across local calls by binding arguments to parameters
-   (context-insensitive, to a fixpoint): *val* seeded by string constants that select the validation
-   shards (``fineweb_val_*.bin``, see :func:`roles.shard_split`), *train* by those selecting training
-   shards. Attributes assigned tainted values (``self.val_tokens = ...``, a ``Hyperparameters``
-   field holding the glob) become seeds wherever they are read, so ``h.val_files`` and
-   ``val_data.tokens`` carry the split without consulting their names.
+   (context-insensitive, to a fixpoint; closures inherit their enclosing function's free names):
+   *val* seeded by string constants that select the validation shards (``fineweb_val_*.bin``, see
+   :func:`roles.shard_split`), *train* by those selecting training shards. A local call carries the
+   split only through what the callee returns (``train_model(h, val_data)`` returns a model, not
+   data); constructing a local class through its arguments. Fields assigned the split without help
+   from a caller (``self.val_tokens = load(h.val_files)``, a ``Hyperparameters`` attribute holding
+   the glob) and functions/classes that produce it on their own become seeds wherever they are used,
+   so ``h.val_files`` and ``val_data.val_tokens`` carry the split without consulting their names.
+   :meth:`Events.val_by_default` re-checks one event under the default configuration (arms switched
+   off by the defaults removed), to tell a default-off validation source from a live one.
 2. **Events** (:class:`Event`), in source order per function, each with its enclosing loops and
    whether autograd is off there:
 
@@ -175,6 +180,8 @@ class ValTraining:
 
 @dataclass
 class Events:
+    """The event fact of one file (see the module docstring)."""
+
     by_fn: dict[Scope, list[Event]]
     summaries: dict[Scope, Summary]
     trainings: list[ValTraining]
@@ -511,9 +518,10 @@ def _propagate(a: "Analysis", seed: _Seeds, index: dict[Scope, _Index], prep: di
 
 
 class _Walker:
-    def __init__(self, a: "Analysis", fn: Scope) -> None:
+    def __init__(self, a: "Analysis", fn: Scope, seeds: tuple["_Seeds", ...]) -> None:
         self.a = a
         self.fn = fn
+        self.seeds = seeds
         self.events: list[Event] = []
         self._binding_map: dict[str, list[ast.AST]] | None = None
 
@@ -564,11 +572,12 @@ class _Walker:
                 self._add(Kind.STEP, stmt, loops, no_grad, [stmt.target])
             elif isinstance(stmt.op, ast.Add):
                 self._add(Kind.SCORE, stmt, loops, no_grad, [stmt.value])
-        self._expr(stmt, stmt, loops, no_grad)
-        if any(_names_split(n) for n in ast.walk(stmt)):
+        if self._expr(stmt, stmt, loops, no_grad):
             self._add(Kind.READ, stmt, loops, no_grad, [stmt])
 
-    def _expr(self, root: ast.AST, stmt: ast.AST, loops, no_grad) -> None:
+    def _expr(self, root: ast.AST, stmt: ast.AST, loops, no_grad) -> bool:
+        """Record the calls under ``root``; return whether it names a data split directly."""
+        names_split = False
         stack = [root]
         while stack:
             node = stack.pop()
@@ -577,6 +586,9 @@ class _Walker:
             stack.extend(ast.iter_child_nodes(node))
             if isinstance(node, ast.Call):
                 self._call(node, loops, no_grad)
+            elif not names_split and isinstance(node, (ast.Constant, ast.Attribute, ast.Name)):
+                names_split = any(seed(node) for seed in self.seeds)
+        return names_split
 
     def _call(self, call: ast.Call, loops, no_grad) -> None:
         a, func = self.a, call.func
@@ -619,10 +631,6 @@ class _Walker:
                 if qual.startswith(roles.SCHED_PREFIX) or "lr_scheduler" in qual:
                     return True
         return False
-
-
-def _names_split(node: ast.AST) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, str) and any(roles.shard_split(node.value))
 
 
 def _reads_grad(expr: ast.AST) -> bool:
@@ -682,15 +690,15 @@ class _Builder:
             for t in stmt.targets
             if isinstance(t, ast.Name)
         }
-        self.val_seed = _Seeds(0)
+        self.val_seed, train_seed = _Seeds(0), _Seeds(1)
         prep: dict = {}
         self.val = _propagate(a, self.val_seed, self.index, prep)
-        self.train = _propagate(a, _Seeds(1), self.index, prep)
+        self.train = _propagate(a, train_seed, self.index, prep)
         self.by_fn: dict[Scope, list[Event]] = {}
         self._loop_names: dict[tuple[int, int], set[str]] = {}
         self._bindings_cache: dict[Scope, dict[str, list[ast.AST]]] = {}
         for fn in _scopes(a):
-            events = _Walker(a, fn).run()
+            events = _Walker(a, fn, (self.val_seed, train_seed)).run()
             vt, tt = self.val.get(fn), self.train.get(fn)
             for e in events:
                 if e.kind is Kind.READ:
@@ -846,7 +854,7 @@ class _Builder:
         if fresh:
             vt.slot = True
             vt.anchor = bwd.loops[-1] if bwd.loops else bwd.node
-            vt.slot_region = _slot_region(self.a, bwd)
+            vt.slot_region = _slot_region(self.a, bwd, self.bindings(bwd.fn))
         self.trainings.append(vt)
         return vt
 
@@ -1075,7 +1083,11 @@ class _Builder:
     def reserve(self) -> ast.AST | None:
         """A subtraction of a setting from a value the training loop compares against (the GPTQ reserve),
         searched in every function that runs a training loop (directly or through calls)."""
-        fns = [fn for fn, s in self.summaries.items() if s.train_loop]
+        fns = {e.fn for e in self.train_sites}
+        for fn, events in self.by_fn.items():
+            if any(e.kind is Kind.CALL and any(self.summary(c).train_loop for c in e.callees) for e in events):
+                fns.add(fn)
+        fns.discard(None)  # module-level code only starts the script
         for fn in fns:
             root = self.a.tree if fn is None else fn.node
             compared: set[str] = set()
@@ -1104,12 +1116,11 @@ def _seeded(node: ast.AST, taint: Taint | None) -> bool:
     return taint is not None and taint.seed(node)
 
 
-def _slot_region(a: "Analysis", bwd: Event) -> str:
+def _slot_region(a: "Analysis", bwd: Event, bindings: dict[str, list[ast.AST]]) -> str:
     """Which positions the SLOT loss covers: ``"context"`` when every mask/slice on the loss keeps only a
     prefix (``m[i, :s] = True``, ``nll[:, :s]``), else ``"scored"`` (no mask = the whole window, which
     contains the scored slice)."""
     fn = bwd.fn
-    bindings = _bindings(a, fn)
     slices: list[ast.Slice] = []
     seen: set[str] = set()
     stack = list(bwd.data)

@@ -76,6 +76,7 @@ class Module:
         self.settings: dict[str, EnvSetting] = {}
         self._owner: dict[ast.AST, Function] = {}
         self._aliases: dict[tuple[str, str], EnvSetting | None] = {}
+        self._assigned: dict[str, dict[str, list[ast.expr]]] = {}
         self._state: dict[Function, Liveness] = {}
         #: references to local functions from module-level code: the script's entry points
         self._module_refs: list[tuple[Function, Gate | None, ast.AST]] = []
@@ -170,14 +171,16 @@ class Module:
         fn = self.owner(name)
         if fn is None:
             return None
+        if fn.qualname not in self._assigned:
+            assigned: dict[str, list[ast.expr]] = {}
+            for n in ast.walk(fn.node):
+                if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+                    assigned.setdefault(n.targets[0].id, []).append(n.value)
+            self._assigned[fn.qualname] = assigned
         key = (fn.qualname, name.id)
         if key not in self._aliases:
             self._aliases[key] = None  # breaks alias cycles
-            values = [
-                n.value for n in ast.walk(fn.node)
-                if isinstance(n, ast.Assign) and len(n.targets) == 1
-                and isinstance(n.targets[0], ast.Name) and n.targets[0].id == name.id
-            ]
+            values = self._assigned[fn.qualname].get(name.id, [])
             if len(values) == 1 and not isinstance(values[0], ast.Name):
                 self._aliases[key] = self.setting_of(values[0])
         return self._aliases[key]

@@ -66,7 +66,10 @@ def run(sandbox: Sandbox, fork_plan: dict, selection: str, wall_s: float) -> For
     headline = view.headline_pass()
     control = collect(headline, None, force=selection) if headline else None
     out = ForkResult(control, problems=list(forked["problems"]))
-    out.rows = {int(t): row for e in (headline.events if headline else []) for t, row in e.get("rows", {}).items()}
+    # the row of the committing computation (later ones may come from an adapted model)
+    commits = {int(p): int(ev) for p, ev in zip(control.positions, control.commit_event)} if control else {}
+    out.rows = {int(t): row for e in (headline.events if headline else []) for t, row in e.get("rows", {}).items()
+                if commits.get(int(t)) == e["i"]}
     status = {c["id"]: c["status"] for c in forked["children"]}
     if forked["holders"] == 0:
         out.reason = "no live tensor or array holding val tokens was found at the fork point"

@@ -194,7 +194,7 @@ class Sandbox:
             "denied_roots": [str(Path.home()), "/root", "/home", "/work", "/tmp", "/var"],
             "writable_roots": [str(self.work)],
             "threads": self.limits.threads,
-            "max_forks": 8,
+            "max_forks": 4,
             "fork": fork,
         }
         path = self.ctl / f"config-{tag}.json"

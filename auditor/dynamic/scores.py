@@ -3,7 +3,7 @@
 Captured values are the per-token NLLs of every cross-entropy / NLL call on val targets (``SCORE``
 events). A position may be computed several times in one pass (a TTT step's forward, a rescoring);
 which computation the submission *reported* is decided by value: the candidate selections ("first",
-"last", "min" per position) are summed and compared with the reported ``val_loss`` to within the
+"last", "min" per position, or "all" computations with duplicates) are summed and compared with the reported ``val_loss`` to within the
 printed precision. When none matches, the value-level probes are INCONCLUSIVE, never PASS.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from auditor.dynamic.tape import Pass, Reported
 
-SELECTIONS = ("first", "last", "min")
+SELECTIONS = ("first", "last", "min", "all")
 
 
 @dataclass
@@ -60,6 +60,9 @@ def collect(p: Pass, reported: Reported | None, force: str | None = None) -> Sco
         "min": [min(per[q], key=lambda x: x[1]) for q in positions],
     }
     measured = {k: float(np.mean([v for _, v in vals])) if vals else float("nan") for k, vals in picks.items()}
+    # "all": every computation counted, duplicates included (e.g. a sliding tail scored twice)
+    every = [v for q in positions for _, v in per[q]]
+    measured["all"] = float(np.mean(every)) if every else float("nan")
     selection, reason = None, ""
     if force is not None:
         selection = force
@@ -75,7 +78,7 @@ def collect(p: Pass, reported: Reported | None, force: str | None = None) -> Sco
             reason = (f"captured per-token scores (mean {measured['first']:.6f}) do not sum to the reported "
                       f"val_loss {reported.val_loss}; the reported values come from arithmetic outside "
                       "cross-entropy/NLL calls")
-    chosen = picks[selection or "first"]
+    chosen = picks[selection if selection in picks else "first"]
     return Scores(
         selection=selection,
         positions=positions,

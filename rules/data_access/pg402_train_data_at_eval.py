@@ -27,6 +27,7 @@ Known gaps
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 
 from auditor.analysis import Analysis
@@ -39,18 +40,29 @@ def train_reads_after_loop(ev: Events) -> tuple[list[Event], list[Event]]:
     """Post-training events that read training data: (calibration sites, other reads)."""
     calib: list[Event] = []
     other: list[Event] = []
+    feeds: list[Event] = []  # every calibration call, whatever its source
     for e in ev.after_training:
         if e.kind is Kind.CALL:
             sums = [ev.summary(c) for c in e.callees]
+            if any(s.calib for s in sums):
+                feeds.append(e)
             if any(s.calib for s in sums) and (e.train or any(s.calib_train for s in sums)):
-                calib.append(e)
+                if not (e.val and ev.val_by_default(e)):  # calibrating on val by default is PG304
+                    calib.append(e)
             elif any(s.reads_train for s in sums) or (e.train and any(s.calib for s in sums)):
                 other.append(e)
         elif e.kind is Kind.READ and e.train:
             other.append(e)
         elif e.kind is Kind.CALIB and e.train:
             calib.append(e)
+    # a loader built only to feed a calibration call is that calibration's read, reported once (PG403)
+    fed = {n.id for c in feeds for n in ast.walk(c.node) if isinstance(n, ast.Name)}
+    other = [e for e in other if not (isinstance(e.node, ast.Assign) and _targets(e.node) <= fed)]
     return calib, other
+
+
+def _targets(stmt: ast.Assign) -> set[str]:
+    return {n.id for t in stmt.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
 
 
 class TrainDataAtEval(Rule):

@@ -23,6 +23,16 @@ from reference.optim import (
 )
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny matmuls gain nothing from a second intra-op thread, and on a busy 2-core machine OpenMP spin-waits
+    make two threads several times slower; one keeps these tests' time predictable."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _singular_range(polar_express: bool, dtype: torch.dtype) -> tuple[float, float]:
     lo, hi = math.inf, 0.0
     for seed in range(20):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from reference.cli import eval_main, train_main
 from reference.data import DatasetPaths, load_validation_tokens, read_shard, resolve_dataset, shard_files, write_shard
@@ -17,6 +18,16 @@ from reference.tokenizer import build_sentencepiece_luts, load_tokenizer
 
 FLOAT4 = r"\d+\.\d{4}"
 FLOAT8 = r"\d+\.\d{8}"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny matmuls gain nothing from a second intra-op thread, and on a busy 2-core machine OpenMP spin-waits
+    make two threads several times slower; one keeps these tests' time predictable."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

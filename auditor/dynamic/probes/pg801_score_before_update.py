@@ -91,8 +91,8 @@ class ScoreBeforeUpdate(Probe):
             rule = "C3-d"
         elif e["i"] < last_train:
             rule = "NO-VAL-IN-TRAIN"
-        elif ctx.scores is not None and ctx.scores.commit_event.size and e["i"] < int(ctx.scores.commit_event.min()):
-            rule = "C3-b" if _before_artifact(ctx, e) else "C3-a"  # before the headline scored anything
+        elif _before_artifact(ctx, e):
+            rule = "C3-b"  # adaptation on val baked into the exported artifact
         else:
             rule = "C3-SCORE-FIRST"
         evidence = [f"tape event #{e['i']} {kind} at line {e['line']} (called from lines {e.get('outer', [])}) used val "
@@ -110,10 +110,10 @@ def _before_artifact(ctx: Context, e: dict) -> bool:
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
-    """One finding per (rule, line); the first event is the evidence, the count says how many."""
-    out: dict[tuple[str, int], Finding] = {}
+    """One finding per rule; the first event is the evidence, the count says how many."""
+    out: dict[str, Finding] = {}
     for f in findings:
-        key = (f.rule, f.line)
+        key = f.rule
         if key in out:
             out[key].data["events"] = out[key].data.get("events", 1) + 1
         else:

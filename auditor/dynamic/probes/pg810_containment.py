@@ -43,9 +43,9 @@ class Containment(Probe):
                                    [f"tape event #{ev['i']} at line {ev['line']}: {'write' if ev['write'] else 'read'} "
                                     f"{ev['path']}" for ev in outside[:5]]))
         forks = ctx.view.of("FORK")
-        if forks and forks[-1]["count"] > 8:
+        if forks and forks[-1]["count"] > 4:
             e = forks[-1]
-            out.append(self.result(ctx, "FAIL", e["line"], f"{e['count']} forks attempted; forks beyond 8 were refused",
+            out.append(self.result(ctx, "FAIL", e["line"], f"{e['count']} forks attempted; forks beyond 4 were refused",
                                    [f"tape event #{e['i']} at line {e['line']}"]))
         if ctx.base.killed:
             line = ctx.base.tape[-1]["line"] if ctx.base.tape else 1
