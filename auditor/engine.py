@@ -9,9 +9,10 @@ alike, so a batch always finishes and tool bugs stay visible.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,12 +110,18 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-def _audit_file(path: Path, options: AuditOptions, result: InputResult, dynamic: bool) -> Any:
+def _audit_file(
+    path: Path, options: AuditOptions, result: InputResult, dynamic: bool, run_config: Any = None
+) -> Any:
     from auditor.decode import load
 
     loaded = load(path)
     sources = [loaded.main, *loaded.helpers]
-    findings = static_findings(sources, options)
+    findings = static_findings(sources, options, run_config.values if run_config else None,
+                               trees={id(loaded.main): loaded.main_tree})
+    if run_config is not None and run_config.values:
+        result.extra["run_configuration"] = {k: {"value": v, "from": run_config.origin[k]}
+                                             for k, v in sorted(run_config.values.items())}
     if loaded.main.provenance.is_packed:
         result.extra["decoded"] = {
             "chain": list(loaded.main.provenance.chain),
@@ -133,7 +140,9 @@ def _audit_file(path: Path, options: AuditOptions, result: InputResult, dynamic:
 
 def _audit_folder(folder: Path, options: AuditOptions, result: InputResult) -> None:
     dynamic = True if options.dynamic is None else options.dynamic
-    loaded = _audit_file(folder / MAIN_SCRIPT, options, result, dynamic=dynamic)
+    # gated paths are judged under the configuration of the run that produced the score (RULEBOOK §8.3)
+    run_config = _stage("auditor.package.runconfig", "run_configuration").run_configuration(folder)
+    loaded = _audit_file(folder / MAIN_SCRIPT, options, result, dynamic=dynamic, run_config=run_config)
     verify = _stage("auditor.package.verify", "verify_folder")
     try:
         package_findings, extra = verify.verify_folder(
@@ -160,14 +169,21 @@ def _stage(module_name: str, function: str) -> Any:
     return module
 
 
-def static_findings(sources: Iterable[SourceFile], options: AuditOptions) -> list[Finding]:
-    """Every selected static rule on every source (main script first, then helpers)."""
+def static_findings(
+    sources: Iterable[SourceFile],
+    options: AuditOptions,
+    overrides: Mapping[str, str] | None = None,
+    trees: Mapping[int, ast.Module | None] | None = None,
+) -> list[Finding]:
+    """Every selected static rule on every source (main script first, then helpers), with env
+    settings taken from the run's configuration where it is known; ``trees`` holds parses the loader
+    already made, keyed by ``id(source)``."""
     rules = [r() for r in registry.select(options.effective_select, options.effective_ignore)]
     findings: list[Finding] = []
     errors: list[str] = []
     for source in sources:
         try:
-            analysis = Analysis(source)
+            analysis = Analysis(source, tree=(trees or {}).get(id(source)), overrides=overrides)
         except ParseFailure as exc:
             raise ParseFailure(f"{source.path}: {exc}") from exc
         for rule in rules:

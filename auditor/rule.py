@@ -8,7 +8,8 @@ docstring is the rule's documentation page; the class attributes are its identit
 ``report`` applies the two policies every rule shares, so no rule re-implements them:
 - a disputed rule never FAILs (RULEBOOK §0.1): its findings are capped at REVIEW;
 - a violating path that is live only behind a non-default environment flag is REVIEW, not FAIL,
-  and the finding names the flag (RULEBOOK §8.4); code that no entry point reaches is not reported.
+  and the finding names the flag (RULEBOOK §8.4); when the run's configuration is known and switched
+  a default-on path off, it is WARN; code that no entry point reaches is not reported.
 """
 
 from __future__ import annotations
@@ -125,7 +126,9 @@ class Rule(RuleInfo):
             if live.dead:
                 return None
             if live.gate is not None and lvl > Level.REVIEW:
-                lvl = Level.REVIEW
+                # RULEBOOK §8.4: off in the run that produced the score but on by default → WARN;
+                # off by default with no run configuration to say otherwise → REVIEW
+                lvl = Level.WARN if live.gate.setting.overridden else Level.REVIEW
                 message = f"{message} (live only when {live.gate.describe()})"
                 notes.append(f"gated by {live.gate.describe()} at line {live.gate.line}")
         if self.status is Status.DISPUTED and lvl > Level.REVIEW:

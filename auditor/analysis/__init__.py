@@ -15,7 +15,7 @@ and are computed at most once per file through :meth:`Analysis.fact`.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from auditor.analysis.module import DEAD, LIVE, Function, Gate, Liveness, Module
@@ -54,8 +54,10 @@ def parse(text: str) -> ast.Module:
 class Analysis(Module):
     """All shared facts about one source file, plus a cache of family facts."""
 
-    def __init__(self, source: SourceFile, tree: ast.Module | None = None) -> None:
-        super().__init__(source, tree if tree is not None else parse(source.text))
+    def __init__(
+        self, source: SourceFile, tree: ast.Module | None = None, overrides: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(source, tree if tree is not None else parse(source.text), overrides)
         self._facts: dict[Callable, object] = {}
 
     def fact(self, build: Callable[["Analysis"], F]) -> F:

@@ -337,7 +337,7 @@ def build(a: "Analysis") -> BpbFacts:
     _tables(a, res)
     ctx = _Ctx(a, res)
     scopes: list[Function | None] = [None, *a.functions.values()]
-    res.measures_bytes = bool(res.tables) or any(_is_len_encode(n) for n in ast.walk(a.tree))
+    res.measures_bytes = bool(res.tables)
     sc = a.fact(scoring.build)
     for fn in scopes:
         nodes = function_nodes(a, fn)

@@ -10,6 +10,7 @@ defaults: a violating path that only runs when a flag is switched on is reported
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +28,13 @@ class EnvSetting:
     default: Any  # the folded default value, or ``None`` when it cannot be folded
     line: int
     known: bool = True
+    #: the default written in the code, when the run's configuration (RULEBOOK §8.3) changed it
+    code_default: Any = None
+    overridden: bool = False
 
     def describe(self) -> str:
+        if self.overridden:
+            return f"{self.env}={self.default!r} in the run's configuration (code default {self.code_default!r})"
         return f"{self.env}={self.default!r}" if self.known else self.env
 
 
@@ -47,15 +53,21 @@ def env_call(node: ast.AST, resolve) -> tuple[str, ast.expr | None] | None:
     return None
 
 
-def fold_setting(value: ast.expr, resolve) -> tuple[str, Any, bool] | None:
-    """Fold ``cast(os.environ.get(N, d))`` chains to ``(N, default, known)``."""
+def fold_setting(value: ast.expr, resolve, env_values: Mapping[str, str] = {}) -> tuple[str, Any, bool] | None:
+    """Fold ``cast(os.environ.get(N, d))`` chains to ``(N, default, known)``.
+
+    ``env_values`` are environment values the run is known to have set: they replace the code's
+    default and go through the same casts, as the script itself would compute them.
+    """
     found = env_call(value, resolve)
     if found is not None:
         env, default = found
+        if env in env_values:
+            return env, env_values[env], True
         return env, _literal(default), default is not None and _literal(default) is not _UNKNOWN
     if isinstance(value, ast.Call) and len(value.args) == 1 and isinstance(value.func, ast.Name):
         cast = _CASTS.get(value.func.id)
-        inner = fold_setting(value.args[0], resolve)
+        inner = fold_setting(value.args[0], resolve, env_values)
         if cast is None or inner is None:
             return None
         env, default, known = inner
@@ -68,11 +80,19 @@ def fold_setting(value: ast.expr, resolve) -> tuple[str, Any, bool] | None:
             return env, None, False
     if isinstance(value, ast.Compare) and len(value.ops) == 1:
         # ``os.environ.get("X", "0") == "1"`` style flags
-        inner = fold_setting(value.left, resolve)
+        inner = fold_setting(value.left, resolve, env_values)
         right = _literal(value.comparators[0])
         if inner is not None and inner[2] and right is not _UNKNOWN:
             return inner[0], _compare(value.ops[0], inner[1], right), True
     return None
+
+
+def parse_logged_value(text: str) -> Any:
+    """A value as a log's hyperparameter dump prints it (``True``, ``0.5``, ``'sp1024'``, ``foo``)."""
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text.strip()
 
 
 def _literal(node: ast.expr | None) -> Any:

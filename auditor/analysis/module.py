@@ -7,7 +7,9 @@ for why ``ast`` and not libcst metadata carries the per-node work):
 - ``aliases``: import bindings, so ``F.cross_entropy`` and ``L.decompress`` resolve to
   ``torch.nn.functional.cross_entropy`` and ``lzma.decompress``;
 - ``functions``: every ``def`` (methods as ``Class.method``), and the references between them;
-- ``settings``: attributes and variables bound from environment variables, with folded defaults;
+- ``settings``: attributes and variables bound from environment variables, with folded defaults —
+  or, when the run's configuration is known (``overrides``: env names from the run command, attribute
+  names from a log's hyperparameter dump; RULEBOOK §8.3), the values that run used;
 - reachability from the script's entry points, where each function is LIVE, GATED behind a
   non-default setting (the first such gate found on every path), or DEAD.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import ast
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from auditor.analysis import config
 from auditor.analysis.config import EnvSetting
@@ -31,6 +33,8 @@ class Gate:
     line: int
 
     def describe(self) -> str:
+        if self.setting.overridden:
+            return f"{self.setting.env} is changed from {self.setting.default!r}, the run's configuration"
         return f"{self.setting.env} is changed from its default {self.setting.default!r}"
 
 
@@ -65,9 +69,10 @@ class Function:
 class Module:
     """The shared facts of one source file. Rules use it through :class:`auditor.analysis.Analysis`."""
 
-    def __init__(self, source: SourceFile, tree: ast.Module) -> None:
+    def __init__(self, source: SourceFile, tree: ast.Module, overrides: Mapping[str, str] | None = None) -> None:
         self.source = source
         self.tree = tree
+        self.overrides: Mapping[str, str] = overrides or {}
         self.parents: dict[ast.AST, ast.AST] = {}
         self.aliases: dict[str, str] = {}
         self.functions: dict[str, Function] = {}
@@ -88,49 +93,74 @@ class Module:
     # ---- indexing -------------------------------------------------------------------------------
 
     def _index(self) -> None:
-        stack: list[tuple[ast.AST, str | None, str]] = [(self.tree, None, "")]
+        """One walk over the tree: parents, owners, definitions, imports, and the nodes the later
+        passes need (assignments for settings, loaded names for references)."""
+        self._assigns: list[ast.Assign | ast.AnnAssign] = []
+        self._loads: list[ast.Name | ast.Attribute] = []
+        stack: list[tuple[ast.AST, str | None, str, Function | None]] = [(self.tree, None, "", None)]
         while stack:
-            node, cls, prefix = stack.pop()
+            node, cls, prefix, owner = stack.pop()
             for child in ast.iter_child_nodes(node):
                 self.parents[child] = node
+                if owner is not None:
+                    self._owner[child] = owner
                 if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     fn = Function(f"{prefix}{child.name}", child, cls)
                     self.functions.setdefault(fn.qualname, fn)
                     self.by_name.setdefault(child.name, []).append(fn)
-                    stack.append((child, None, f"{fn.qualname}."))
-                elif isinstance(child, ast.ClassDef):
+                    stack.append((child, None, f"{fn.qualname}.", fn))
+                    continue
+                if isinstance(child, ast.ClassDef):
                     self.classes.setdefault(child.name, child)
-                    stack.append((child, child.name, f"{prefix}{child.name}."))
-                else:
-                    if isinstance(child, ast.Import):
-                        for a in child.names:
-                            local = a.asname or a.name.split(".")[0]
-                            self.aliases[local] = a.name if a.asname else local
-                    elif isinstance(child, ast.ImportFrom) and child.module and not child.level:
-                        for a in child.names:
-                            self.aliases[a.asname or a.name] = f"{child.module}.{a.name}"
-                    stack.append((child, cls, prefix))
-        # outer functions first, so that nested defs claim their own nodes last
-        for fn in sorted(self.functions.values(), key=lambda f: f.qualname.count(".")):
-            for node in ast.walk(fn.node):
-                if node is not fn.node:
-                    self._owner[node] = fn
+                    stack.append((child, child.name, f"{prefix}{child.name}.", owner))
+                    continue
+                if isinstance(child, (ast.Name, ast.Attribute)):
+                    if isinstance(child.ctx, ast.Load):
+                        self._loads.append(child)
+                elif isinstance(child, ast.Assign):
+                    if len(child.targets) == 1:
+                        self._assigns.append(child)
+                elif isinstance(child, ast.AnnAssign):
+                    if child.value is not None:
+                        self._assigns.append(child)
+                elif isinstance(child, ast.Import):
+                    for a in child.names:
+                        local = a.asname or a.name.split(".")[0]
+                        self.aliases[local] = a.name if a.asname else local
+                elif isinstance(child, ast.ImportFrom) and child.module and not child.level:
+                    for a in child.names:
+                        self.aliases[a.asname or a.name] = f"{child.module}.{a.name}"
+                stack.append((child, cls, prefix, owner))
 
     def _collect_settings(self) -> None:
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        # source order, so that the first binding of a name wins as it did with a plain walk
+        for node in sorted(self._assigns, key=lambda n: (n.lineno, n.col_offset)):
+            if isinstance(node, ast.Assign):
                 target, value = node.targets[0], node.value
-            elif isinstance(node, ast.AnnAssign) and node.value is not None:
-                target, value = node.target, node.value
             else:
-                continue
+                target, value = node.target, node.value
             folded = config.fold_setting(value, self.qualname)
             if folded is None:
                 continue
             env, default, known = folded
             name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
-            if name:
-                self.settings.setdefault(name, EnvSetting(name, env, default, node.lineno, known))
+            if not name or name in self.settings:
+                continue
+            setting = EnvSetting(name, env, default, node.lineno, known)
+            effective = self._effective(value, name, env)
+            if effective is not None and (not known or effective != default):
+                setting = EnvSetting(name, env, effective, node.lineno, True, code_default=default, overridden=True)
+            self.settings[name] = setting
+
+    def _effective(self, value: ast.expr, name: str, env: str) -> object | None:
+        """The value the run used: its log dump (what the script computed), else its env assignment
+        (cast as the code casts it)."""
+        if name in self.overrides and name != env:
+            return config.parse_logged_value(self.overrides[name])
+        if env in self.overrides:
+            folded = config.fold_setting(value, self.qualname, self.overrides)
+            return None if folded is None or not folded[2] else folded[1]
+        return None
 
     # ---- names ----------------------------------------------------------------------------------
 
@@ -234,9 +264,7 @@ class Module:
         return []
 
     def _link(self) -> None:
-        for node in ast.walk(self.tree):
-            if not isinstance(node, (ast.Name, ast.Attribute)) or not isinstance(node.ctx, ast.Load):
-                continue
+        for node in self._loads:
             within = self.owner(node)
             for target in self.resolve_call(node, within):
                 if target is within or target.node is node:

@@ -21,7 +21,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from auditor.analysis import bpb, scoring
+from auditor.analysis import bpb, ngram, scoring
 from auditor.analysis.module import Function
 from auditor.analysis.scoring import DIST_FNS, call_name, function_nodes, is_log_call
 from auditor.analysis.taint import Taint, path_of
@@ -48,8 +48,9 @@ class NormFacts:
     spreads: list[Site] = field(default_factory=list)
 
 
-def _two_dim_tables(a: "Analysis") -> set[str]:
-    """Paths bound to a freshly created 2-D table: ``np.zeros((n, V))`` or ``torch.zeros(n, V)``."""
+def _count_tables(a: "Analysis") -> set[str]:
+    """Count tables over (context, candidate): created with two dimensions (``np.zeros((n, V))``,
+    ``torch.zeros(n, V)``) and incremented somewhere (``T[k, v] += 1``, ``np.add.at``, ``index_add_``)."""
     out: set[str] = set()
     for node in ast.walk(a.tree):
         if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
@@ -62,7 +63,8 @@ def _two_dim_tables(a: "Analysis") -> set[str]:
             [x for x in call.args if not isinstance(x, ast.Starred)])
         if dims == 2:
             out.update(p for t in node.targets if (p := path_of(t)) is not None)
-    return out
+    updated = {path for path, _ in ngram._updates(list(ast.walk(a.tree)))}
+    return out & updated
 
 
 class _Fn:
@@ -108,6 +110,9 @@ class _Fn:
         while isinstance(expr, ast.Subscript):
             expr = expr.value
         expr = self.expand(expr)
+        path = path_of(expr)
+        if path is not None and depth > 0 and len(self.defs.get(path, [])) > 1:
+            return any(self.is_prob(d, depth - 1) for d in self.defs[path])
         if isinstance(expr, ast.Call):
             name = call_name(expr)
             if name == "softmax":
@@ -143,6 +148,8 @@ def _row_reads(ff: _Fn, tables: set[str]) -> list[ast.Subscript]:
     for n in ff.nodes:
         if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Load) and path_of(n.value) in tables:
             idx = n.slice
+            if isinstance(idx, ast.Slice):
+                continue
             if not isinstance(idx, ast.Tuple) or (len(idx.elts) == 2 and isinstance(idx.elts[1], ast.Slice)
                                                   and idx.elts[1].lower is None and idx.elts[1].upper is None):
                 out.append(n)
@@ -161,7 +168,7 @@ def _weighted(expr: ast.AST) -> tuple[float | None, ast.AST] | None:
 
 def build(a: "Analysis") -> NormFacts:
     res = NormFacts()
-    tables = _two_dim_tables(a)
+    tables = _count_tables(a)
     facts = a.fact(bpb.build)
     ctx = bpb._Ctx(a, facts)
     for fn in [None, *a.functions.values()]:
@@ -240,7 +247,7 @@ def _spread(ctx: "bpb._Ctx", ff: _Fn, node: ast.AST) -> str | None:
             return None
         terms = ctx.terms(ff.fn, arg)
         if any(t.sign < 0 and _bytes_count(ctx, ff, t.node) for t in terms) and any(
-                t.sign > 0 and t.kind not in ("const", "byte") for t in terms):
+                t.sign > 0 and t.kind != "const" for t in terms):
             return "the token's log-probability is split over its bytes as exp(log p / n_bytes)"
     return None
 

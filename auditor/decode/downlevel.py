@@ -12,10 +12,8 @@ is legal. F-strings that 3.11 accepts are left untouched.
 
 from __future__ import annotations
 
-import ast
+import functools
 import re
-
-import libcst as cst
 
 #: inputs libcst's native parser cannot take: it crashes on deep nesting and takes minutes on long
 #: operator chains (measured: 5,000 chained ``+`` took 28 s; 10,000 crashed the process)
@@ -24,11 +22,16 @@ MAX_OPERATORS_PER_STATEMENT = 800
 _SPACE_BEFORE_FOR = re.compile(r"(?<=[)\]}])(?=for\b)")
 
 
+@functools.lru_cache(maxsize=8)  # the loader and the analysis both parse the same decoded text
 def downlevel(text: str) -> str | None:
     """``text`` with 3.12-only f-strings rewritten to 3.11 syntax (same line count, each statement on
     its lines), or ``None`` when libcst cannot parse it either."""
     if not _safe_for_libcst(text):
         return None
+    import libcst as cst
+
+    from auditor.decode.fstrings import Lower
+
     try:
         module = cst.parse_module(text)
     except cst.CSTValidationError:
@@ -41,7 +44,7 @@ def downlevel(text: str) -> str | None:
     except (cst.ParserSyntaxError, RecursionError):
         return None
     try:
-        lowered = module.visit(_Lower(module)).code
+        lowered = module.visit(Lower(module)).code
     except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError):
         return None
     return lowered if lowered.count("\n") == text.count("\n") else None
@@ -64,86 +67,3 @@ def _safe_for_libcst(text: str) -> bool:
         elif ch == "\n" and depth == 0:
             ops = 0
     return True
-
-
-def _valid_311(code: str) -> bool:
-    try:
-        ast.parse(f"(\n{code}\n)", mode="eval")
-    except (SyntaxError, ValueError, RecursionError):
-        return False
-    return True
-
-
-class _Lower(cst.CSTTransformer):
-    def __init__(self, module: cst.Module) -> None:
-        self.module = module
-
-    def leave_FormattedString(
-        self, original_node: cst.FormattedString, updated_node: cst.FormattedString
-    ) -> cst.BaseExpression:
-        code = self.module.code_for_node(updated_node)
-        if _valid_311(code):
-            return updated_node
-        template, args = self._template(updated_node.parts)
-        prefix = updated_node.prefix.replace("f", "").replace("F", "")
-        quote = updated_node.quote
-        call = f"{prefix}{quote}{template}{quote}.format({', '.join(args)})"
-        call += "\n" * (code.count("\n") - call.count("\n"))  # keep the statement's lines
-        return cst.parse_expression(f"({call})") if "\n" in call else cst.parse_expression(call)
-
-    def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> bool:
-        return False  # lowered as a whole in leave_ConcatenatedString
-
-    def leave_ConcatenatedString(
-        self, original_node: cst.ConcatenatedString, updated_node: cst.ConcatenatedString
-    ) -> cst.BaseExpression:
-        if _valid_311(self.module.code_for_node(updated_node)):
-            return updated_node
-        # implicit concatenation needs string tokens on both sides, so join the lowered parts with "+"
-        pieces: list[str] = []
-        node: cst.BaseExpression = updated_node
-        while isinstance(node, cst.ConcatenatedString):
-            pieces.append(self._piece(node.left))
-            pieces.append(" +" + self.module.code_for_node(node.whitespace_between))
-            node = node.right
-        pieces.append(self._piece(node))
-        inner = "".join(pieces)
-        return cst.parse_expression(f"({inner})").with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar) \
-            if updated_node.lpar else cst.parse_expression(f"({inner})")
-
-    def _piece(self, node: cst.BaseExpression) -> str:
-        if isinstance(node, cst.ConcatenatedString):
-            return self.module.code_for_node(self.leave_ConcatenatedString(node, node))
-        return self.module.code_for_node(node.visit(self))
-
-    def _template(self, parts: list[cst.BaseFormattedStringContent] | tuple) -> tuple[str, list[str]]:
-        """The ``str.format`` template for f-string ``parts`` and its positional arguments in order."""
-        template: list[str] = []
-        args: list[str] = []
-        for part in parts:
-            if isinstance(part, cst.FormattedStringText):
-                template.append(part.value)  # {{ and }} mean the same in str.format
-                continue
-            assert isinstance(part, cst.FormattedStringExpression)
-            expr = self.module.code_for_node(part.expression)
-            before = self.module.code_for_node(part.whitespace_before_expression)
-            after = self.module.code_for_node(part.whitespace_after_expression)
-            conversion = part.conversion
-            if part.equal is not None:  # f"{x=}" prints the expression text, then repr unless told
-                equal = self.module.code_for_node(part.equal)
-                template.append("{}")
-                args.append(repr(f"{before}{expr}{after}{equal}"))
-                if conversion is None and part.format_spec is None:
-                    conversion = "r"
-            field = "{"
-            if conversion is not None:
-                field += f"!{conversion}"
-            if part.format_spec is not None:
-                spec, spec_args = self._template(part.format_spec)
-                field += f":{spec}"
-            else:
-                spec_args = []
-            template.append(field + "}")
-            args.append(f"{before}{expr}{after}".strip(" ") if "#" not in after else f"{before}{expr}{after}")
-            args.extend(spec_args)
-        return "".join(template), args

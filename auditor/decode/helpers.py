@@ -124,6 +124,12 @@ class _Finder:
             elif isinstance(node, ast.Assign):
                 self.assigns.append(node)
         self.parents = own if own is not None else parents
+        #: values assigned to each plain name (a name bound otherwise, e.g. by a loop, has none)
+        self.bound: dict[str, list[ast.expr]] = {}
+        for assign in self.assigns:
+            for target in assign.targets:
+                if isinstance(target, ast.Name):
+                    self.bound.setdefault(target.id, []).append(assign.value)
         self.written, self.written_vars = self._written_names()
 
     def references(self) -> list[Reference]:
@@ -205,17 +211,24 @@ class _Finder:
         return [r for r in refs if r is not None]
 
     def _path_context(self, node: ast.Constant) -> tuple[str, bool] | None:
-        """(how, is-a-shell-command) when the literal is used as a file path, else None."""
+        """(how, is-a-shell-command) when the literal is used as a path into the folder, else None.
+        A joined path counts only when its root is the folder: ``__file__``, the working directory,
+        or a relative literal (not ``sys.path`` entries, environment values or loop variables)."""
         child, parent = node, self.parents.get(node)
         through_div = False
         while parent is not None:
             if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Div):
+                if not through_div and not self._rooted(_leftmost(parent)):
+                    return None
                 through_div = True
             elif isinstance(parent, ast.Call):
                 if child is parent.func:
                     return None
                 name = self.qualname(parent.func) or ""
                 method = parent.func.attr if isinstance(parent.func, ast.Attribute) else ""
+                if name in ("os.path.join", "pathlib.Path") and parent.args and child is not parent.args[0]:
+                    if not self._rooted(parent.args[0]):
+                        return None
                 if name in _PATH_CALLS or name.startswith(("subprocess.", "os.exec")):
                     return self._how(parent), " " in node.value
                 if name.endswith(".load") and any(k.arg == "sources" for k in parent.keywords):
@@ -228,6 +241,27 @@ class _Finder:
                 return ("path", False) if through_div else None
             child, parent = parent, self.parents.get(parent)
         return None
+
+    def _rooted(self, expr: ast.AST, depth: int = 0) -> bool:
+        """Whether a path expression starts at the record folder (see ``_path_context``)."""
+        if isinstance(expr, ast.Constant):
+            return isinstance(expr.value, str) and not expr.value.startswith("/")
+        for sub in ast.walk(expr):
+            if isinstance(sub, ast.Name) and sub.id == "__file__":
+                return True
+            if isinstance(sub, ast.Call) and (self.qualname(sub.func) or "").split(".")[-1] in ("cwd", "getcwd"):
+                return True
+        if isinstance(expr, ast.Call) and (self.qualname(expr.func) or "") == "pathlib.Path" and expr.args:
+            return self._rooted(expr.args[0], depth + 1)
+        if isinstance(expr, (ast.Attribute, ast.Call)):  # Path(x).resolve().parent, str(x)
+            inner = expr.value if isinstance(expr, ast.Attribute) else (expr.args[0] if expr.args else None)
+            if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+                inner = expr.func.value
+            return inner is not None and depth < 8 and self._rooted(inner, depth + 1)
+        if isinstance(expr, ast.Name) and depth < 8:
+            values = self.bound.get(expr.id, [])
+            return bool(values) and all(self._rooted(v, depth + 1) for v in values)
+        return False
 
     def _how(self, call: ast.AST | None) -> str:
         """How the path is used: the first runner around it in its statement."""
@@ -292,6 +326,9 @@ class _Finder:
         for node in self.assigns:  # p = Path("k.cu"); p.write_text(...)
             if any(isinstance(t, ast.Name) and t.id in names for t in node.targets):
                 values |= _file_names(node.value)
+            # a bundle {"tools/x.py": "<source>", ...} that the script writes out in a loop
+            if names and isinstance(node.value, ast.Dict):
+                values |= {n for k in node.value.keys if k is not None for n in _file_names(k)}
         return values, names
 
     def _assigned_then_written(self, node: ast.AST) -> bool:
@@ -302,6 +339,14 @@ class _Finder:
             if isinstance(anc, ast.stmt):
                 return False
         return False
+
+
+def _leftmost(div: ast.BinOp) -> ast.expr:
+    """The root of a ``/`` path join: ``root / "a" / "b"`` → ``root``, for any enclosing join."""
+    expr: ast.expr = div
+    while isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
+        expr = expr.left
+    return expr
 
 
 def _file_names(expr: ast.AST) -> set[str]:

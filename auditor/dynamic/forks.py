@@ -16,7 +16,7 @@ from auditor.dynamic.scores import Scores, collect
 from auditor.dynamic.tape import Pass, Reported, TapeView
 
 FLIPS = 2
-SWEEP_SAMPLE = 24  # candidate ids per sweep unless the full alphabet is asked for
+SWEEP_SAMPLE = 16  # candidate ids per sweep unless the full alphabet is asked for
 PARALLEL = 2  # children at a time (the machine has two cores; each child is single-threaded)
 
 
@@ -30,8 +30,12 @@ def plan(view: TapeView, headline: Pass, scores: Scores, reported: Reported, voc
     pos = scores.positions
     rng = np.random.default_rng(7)
     variants = []
+    events = sorted(set(scores.commit_event.tolist()))
     for k in range(FLIPS):
-        t = int(pos[min(pos.size - 1, (pos.size * (k + 2)) // (FLIPS + 2))])
+        # the middle of a committing computation's positions, so earlier positions share its batch/window
+        ev = events[min(len(events) - 1, (len(events) * (k + 2)) // (FLIPS + 2))]
+        in_ev = pos[scores.commit_event == ev]
+        t = int(in_ev[in_ev.size // 2])
         v = 4 + int((stream[t] - 4 + 1 + rng.integers(0, vocab - 5)) % (vocab - 4))
         variants.append({"id": f"flip{k}", "edits": [[t, v]], "until": {"metric_logs": report_log["metric"]},
                          "out": str(sandbox.ctl / f"tape-flip{k}.jsonl")})

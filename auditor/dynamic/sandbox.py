@@ -227,8 +227,7 @@ class Sandbox:
         seconds = time.monotonic() - start
         if killed is None and rc in (-signal.SIGKILL, 128 + signal.SIGKILL, -signal.SIGXCPU, 128 + signal.SIGXCPU):
             killed = "killed by a resource limit (memory or CPU time)"
-        tape_path = Path(json.loads(config.read_text())["tape_out"])
-        tape = [json.loads(line) for line in tape_path.read_text().splitlines() if line.strip()] if tape_path.exists() else []
+        tape = read_tape(Path(json.loads(config.read_text())["tape_out"]))
         return RunResult(tag, rc, seconds, peak, killed, _tail(out_path), _tail(err_path), tape, self._written())
 
     @staticmethod
@@ -246,8 +245,7 @@ class Sandbox:
         return out
 
     def fork_tape(self, variant_id: str) -> list[dict]:
-        path = self.ctl / f"tape-{variant_id}.jsonl"
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+        return read_tape(self.ctl / f"tape-{variant_id}.jsonl")
 
     def close(self) -> None:
         if not os.environ.get("PGOLF_KEEP_SANDBOX"):  # debugging aid: keep the tree for inspection
@@ -258,6 +256,19 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def read_tape(path: Path) -> list[dict]:
+    """Events of a tape file; a line the child could not finish (killed mid-write) is dropped."""
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return events
 
 
 def _tail(path: Path, limit: int = 20000) -> str:

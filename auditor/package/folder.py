@@ -48,8 +48,8 @@ class RecordFolder:
     schema_problems: list[SchemaProblem]
     runs: list[Run]
     entry: str | None
+    #: code files the entry script runs besides itself (relative paths)
     helpers: list[str]
-    missing_helpers: list[tuple[str, int]]
     third_party_imports: list[tuple[str, int]]
     record_track: bool
     designated_kind: str | None = None
@@ -117,8 +117,8 @@ def load_folder(path: Path) -> RecordFolder:
         claim, problems = load_submission(path / claim_rel)
     runs = _runs(path, files, sizes)
     entry = _entry(path, files)
-    helpers, missing, third = _entry_dependencies(path, entry, files) if entry else ([], [], [])
-    folder = RecordFolder(path, files, claim, claim_rel, problems, runs, entry, helpers, missing, third,
+    helpers, third = _entry_dependencies(path, entry) if entry else ([], [])
+    folder = RecordFolder(path, files, claim, claim_rel, problems, runs, entry, helpers, third,
                           _is_record_track(path, claim), sizes=sizes)
     folder.designated_kind = _designate(folder)
     return folder
@@ -173,29 +173,31 @@ def _entry(path: Path, files: list[str]) -> str | None:
     return trains[0] if trains else None
 
 
-def _entry_dependencies(path: Path, entry: str, files: list[str]) -> tuple[list[str], list[tuple[str, int]],
-                                                                            list[tuple[str, int]]]:
-    """Local helpers the entry script imports, opens or compiles; local imports with no file; and
-    third-party imports. Packed scripts are opaque here (the static stage decodes them)."""
-    text = (path / entry).read_bytes().decode("utf-8", "replace")
-    helpers: set[str] = set()
-    missing: list[tuple[str, int]] = []
-    third: list[tuple[str, int]] = []
-    local_files = set(files)
-    for m in re.finditer(r"""["']([\w./-]+\.(?:py|c|cc|cpp|cu|h|hpp))["']""", text):
-        name = m.group(1).removeprefix("./")
-        if name == entry or name.startswith("/"):
-            continue  # the script itself, or an absolute path outside the folder
-        if name in local_files:
-            helpers.add(name)
-        elif name.rsplit("/", 1)[-1] != entry:
-            missing.append((name, text.count("\n", 0, m.start()) + 1))
+def _entry_dependencies(path: Path, entry: str) -> tuple[list[str], list[tuple[str, int]]]:
+    """Local code files the entry script runs (the loader's structural discovery, through packed
+    wrappers and trampolines), and its third-party imports. A missing helper is the static rule
+    PG904's finding; an entry the loader cannot read is the static stage's ERROR."""
+    from auditor.decode import InputError, load
+
     try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError):
-        tree = None
+        loaded = load(path / entry)
+    except InputError:
+        return [], []
+    root = path.resolve()
+    runs = [Path(h.provenance.text_path or h.path) for h in loaded.helpers]
+    runs += [Path(f.path) for f in loaded.foreign if f.invoked]
+    if loaded.main.provenance.text_path:  # a trampoline's target is code that runs too
+        runs.append(Path(loaded.main.provenance.text_path))
+    helpers = sorted({str(p.resolve().relative_to(root)) for p in runs
+                      if p.is_file() and p.resolve().is_relative_to(root) and p.resolve() != (root / entry)})
+    try:
+        tree = ast.parse(loaded.main.text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return helpers, []
+    local_modules = {Path(h).with_suffix("").name for h in helpers} | {Path(h).parent.name for h in helpers}
     stdlib = sys.stdlib_module_names
-    for node in ast.walk(tree) if tree else ():
+    third: list[tuple[str, int]] = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names = [(a.name, node.lineno) for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -204,15 +206,11 @@ def _entry_dependencies(path: Path, entry: str, files: list[str]) -> tuple[list[
             continue
         for name, line in names:
             top = name.split(".")[0]
-            if f"{top}.py" in local_files or f"{top}/__init__.py" in local_files:
-                helpers.add(f"{top}.py" if f"{top}.py" in local_files else f"{top}/__init__.py")
-            elif top in stdlib or top in PROVIDED_MODULES:
+            if top in stdlib or top in PROVIDED_MODULES or top in local_modules or (path / f"{top}.py").is_file():
                 continue
-            elif not _guarded(tree, node):  # a guarded import is optional, with a fallback
+            if not _guarded(tree, node):  # a guarded import is optional, with a fallback
                 third.append((top, line))
-    for name, line in _local_imports_missing(tree, local_files):
-        missing.append((name, line))
-    return sorted(helpers), missing, third
+    return helpers, third
 
 
 def _guarded(tree: ast.AST, node: ast.AST) -> bool:
@@ -224,14 +222,3 @@ def _guarded(tree: ast.AST, node: ast.AST) -> bool:
                 if h.type is None or names & {"ImportError", "ModuleNotFoundError", "Exception"}:
                     return True
     return False
-
-
-def _local_imports_missing(tree: ast.AST | None, local_files: set[str]) -> list[tuple[str, int]]:
-    """Relative imports (``from . import x``) or sys.path-style sibling imports with no file."""
-    out = []
-    for node in ast.walk(tree) if tree else ():
-        if isinstance(node, ast.ImportFrom) and node.level > 0:
-            mod = (node.module or "").split(".")[0]
-            if mod and f"{mod}.py" not in local_files and f"{mod}/__init__.py" not in local_files:
-                out.append((mod, node.lineno))
-    return out

@@ -58,6 +58,20 @@ class MissingHelperFile(Rule):
         ),
         Valid(
             """
+            import runpy, sys
+            from pathlib import Path
+            ROOT = Path(__file__).resolve().parent
+            FILES = {"tools/pgolf_bundled_tool.py": "print(1)\\n"}
+            for rel, text in FILES.items():
+                (ROOT / rel).write_text(text)
+            for entry in sys.path:
+                candidate = Path(entry) / "pgolf_never_shipped_helper.py"
+            runpy.run_path(str(ROOT / "tools" / "pgolf_bundled_tool.py"))
+            """,
+            note="a bundle the script writes out before running it; a probe along sys.path is not a sibling",
+        ),
+        Valid(
+            """
             import subprocess
             def unused():
                 subprocess.run(["python", "pgolf_never_shipped_helper.py"])

@@ -7,7 +7,7 @@ What it measures
     over at t (log-softmax of the cross-entropy input, or the raw NLL input).
 How it decides
     Full sweep (every id of the probe alphabet): FAIL when Σ_v q_t(v) differs from 1 by more than
-    1e-3. Sampled sweep (the default, 24 ids): FAIL when the row itself does not sum to 1, or when a
+    1e-3. Sampled sweep (the default, 16 ids plus the true one): FAIL when the row itself does not sum to 1, or when a
     candidate's reported score differs from the row's mass at that candidate — the score of v was not
     read off one fixed distribution (target-only boosts or biases, target-keyed ratios). PASS otherwise.
 Why it matters

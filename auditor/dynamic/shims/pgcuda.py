@@ -200,7 +200,25 @@ def _push_mode_in_threads() -> None:
     threading.Thread.run = run
 
 
+def _skip_dynamo_disable() -> None:
+    """torch wraps optimizer methods to import torch._dynamo (about 3 s) on first use just to disable
+    compilation; with ``torch.compile`` an identity that is a no-op, so pre-seed the cached result."""
+    import inspect
+
+    import torch.optim.optimizer as optimizer_module
+
+    classes = {c for m in (torch.optim, optimizer_module) for c in vars(m).values()
+               if inspect.isclass(c) and issubclass(c, torch.optim.Optimizer)}
+    for cls in classes:
+        for attr in vars(cls).values():
+            fn = getattr(attr, "__wrapped__", None)
+            code = getattr(attr, "__code__", None)
+            if callable(fn) and code is not None and code.co_name == "inner" and "torch/_compile" in code.co_filename:
+                fn.__dynamo_disable = fn
+
+
 def install() -> None:
+    _skip_dynamo_disable()
     torch.device = device
     _install_cuda_module()
     torch.autocast = autocast

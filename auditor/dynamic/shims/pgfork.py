@@ -163,6 +163,7 @@ class ForkPlan:
         os.dup2(log, 1)
         os.dup2(log, 2)
         self.tape.out_path = variant["out"]
+        self.tape.pid = os.getpid()
         try:
             _apply(holders, variant["edits"])
         except Exception:

@@ -57,6 +57,7 @@ class Tape:
         self.stream = np.load(config["val_stream"])
         self.index = ValIndex(self.stream)
         self.events: list[dict] = []
+        self.pid = os.getpid()  # only this process writes the tape (forks of the script do not)
         self.t0 = time.perf_counter()
         self.lock = threading.RLock()
         self.depth = threading.local()
@@ -115,8 +116,10 @@ class Tape:
             return event
 
     def flush(self, path: str | None = None) -> None:
+        if os.getpid() != self.pid:
+            return
         with self.lock, pgguard.trusted():
-            tmp = (path or self.out_path) + ".tmp"
+            tmp = (path or self.out_path) + f".tmp{self.pid}"
             with open(tmp, "w") as f:
                 for e in self.events:
                     f.write(json.dumps(e) + "\n")
