@@ -19,14 +19,9 @@ import importlib
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tarfile
-import tempfile
 from collections.abc import Sequence
-from dataclasses import replace
-from io import BytesIO
+
 from pathlib import Path
 
 from rich.console import Console
@@ -68,13 +63,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = sub.add_parser("check", help="audit submission files and record folders (the default command)")
-    check.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="train_gpt.py files, record folders, or folders of them")
+    check.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="train_gpt.py files, record folders, or folders of them (with --git-ref and no PATH: the record folders that ref adds)")
     check.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
     check.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the report to FILE instead of stdout")
     check.add_argument("--select", type=_codes, action="extend", default=[], metavar="CODES", help="only these codes or prefixes, comma-separated (e.g. PG1,PG401)")
     check.add_argument("--ignore", type=_codes, action="extend", default=[], metavar="CODES", help="skip these codes or prefixes")
     check.add_argument("--config", type=Path, metavar="FILE", help="pgolf-audit.toml or pyproject.toml (default: nearest one upward from the working directory)")
-    check.add_argument("--git-ref", metavar="REF", help="audit PATHs as they are at this commit/branch/PR head of --repo")
+    check.add_argument("--git-ref", metavar="REF", help="audit PATHs as they are at this commit/branch/PR head of --repo; with no PATH, the record folders it adds under records/ (e.g. refs/pull/1234/head)")
     check.add_argument("--repo", type=Path, metavar="DIR", help="the git checkout for --git-ref, and the root SARIF/annotation paths are relative to (default: .)")
     check.add_argument("-j", "--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="N", help="parallel worker processes (default: CPU count)")
     check.add_argument("--dynamic", action=argparse.BooleanOptionalAction, default=None, help="run the dynamic probes (default: on for record folders, off for files)")
@@ -177,6 +172,8 @@ def run_check(args: argparse.Namespace) -> int:
         _guard_output(args.output, args.paths if args.git_ref is None else [repo / p for p in args.paths])
     progress = args.progress or sys.stderr.isatty()
     err = Console(stderr=True)
+    if not args.paths and args.git_ref is None:
+        raise UsageError("name at least one PATH to audit (or --git-ref REF for the record folders a ref adds)")
     if args.git_ref is not None:
         results = _audit_git_ref(args.git_ref, repo, args.paths, options, args, progress, err)
     else:
@@ -209,55 +206,34 @@ def _emit(args: argparse.Namespace, results: list[InputResult], ctx: ReportConte
         err.print(summary_table(results, ctx))
 
 
-def _git(repo: Path, *args: str) -> bytes:
-    try:
-        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
-    except FileNotFoundError as exc:
-        raise UsageError("--git-ref needs git on PATH") from exc
-    if done.returncode != 0:
-        detail = done.stderr.decode(errors="replace").strip().splitlines()
-        raise UsageError(f"git {args[0]} in {repo}: {detail[-1] if detail else 'failed'}")
-    return done.stdout
-
-
 def _audit_git_ref(
     ref: str, repo: Path, paths: Sequence[Path], options: AuditOptions, args: argparse.Namespace, progress: bool, err: Console
 ) -> list[InputResult]:
-    """Extract PATHs at ``ref`` into a temporary folder (the checkout is not touched), audit them there,
-    and report them under their repository paths with the commit in ``extra["git"]``."""
-    commit = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
-    scratch = Path(tempfile.mkdtemp(prefix="pgolf-audit-ref-"))
+    """PATHs as they are at ``ref``; with no PATH, every record folder ``ref`` adds or changes under
+    ``records/`` since its merge base with the default branch (a PR head). Files are extracted into a
+    scratch folder (the checkout is never touched) and reported under their repository paths."""
+    from auditor.package import modes
+
     try:
-        for path in paths:
-            rel = Path(os.path.relpath(path, repo)) if path.is_absolute() else path
-            archive = _git(repo, "archive", "--format=tar", commit, "--", rel.as_posix())
-            with tarfile.open(fileobj=BytesIO(archive)) as tar:
-                tar.extractall(scratch, filter="data")
-        inputs = discover([scratch / (Path(os.path.relpath(p, repo)) if p.is_absolute() else p) for p in paths])
-        results = run_batch(inputs, options, jobs=args.jobs, progress=progress, timeout=args.timeout, console=err)
-        for result in results:
-            _relabel(result, str(scratch), str(repo))
-            result.extra["git"] = {"ref": ref, "commit": commit}
-        return results
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _relabel(result: InputResult, old: str, new: str) -> None:
-    def swap(path: str) -> str:
-        return os.path.normpath(new + path[len(old):]) if path.startswith(old) else path
-
-    result.path = swap(result.path)
-    if result.error:
-        result.error = result.error.replace(old, new)
-    for f in result.findings:
-        f.path = swap(f.path)
-        if f.provenance is not None:
-            f.provenance = replace(f.provenance, packed_path=swap(f.provenance.packed_path))
-    if "helpers" in result.extra:
-        result.extra["helpers"] = [swap(p) for p in result.extra["helpers"]]
-    for item in result.extra.get("opaque", []):
-        item["path"] = swap(item["path"])
+        try:
+            commit = modes.git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
+        except modes.GitError as exc:
+            raise UsageError(f"unknown git ref {ref!r} in {repo} ({exc})") from exc
+        if paths:
+            rels = [(Path(os.path.relpath(p, repo)) if p.is_absolute() else p).as_posix() for p in paths]
+        else:
+            rels = modes.added_folders(modes.pr_changes(repo, modes.default_base(repo, commit), commit))
+            if not rels:
+                raise UsageError(f"{ref} adds no record folder under records/")
+        with modes.materialized(repo, commit, rels) as scratch:
+            inputs = discover([scratch / r for r in rels])
+            results = run_batch(inputs, options, jobs=args.jobs, progress=progress, timeout=args.timeout, console=err)
+            for result in results:
+                modes.relabel(result, str(scratch), str(repo))
+                result.extra["git"] = {"ref": ref, "commit": commit}
+            return results
+    except modes.GitError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def run_rules(args: argparse.Namespace) -> int:

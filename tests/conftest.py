@@ -34,8 +34,9 @@ def sample_catalog(monkeypatch: pytest.MonkeyPatch):
     import auditor.report.rule_docs as rule_docs
     import auditor.report.sarif as sarif
 
-    real_catalog = registry.catalog
+    real_catalog, real_rules = registry.catalog, registry.all_rules
     catalog = lambda: tuple(sorted((*real_catalog(), SampleLeak), key=lambda r: r.code))  # noqa: E731
+    all_rules = lambda: tuple(sorted((*real_rules(), SampleLeak), key=lambda r: r.code))  # noqa: E731
 
     def rule_by_code(code: str):
         return next((r for r in catalog() if r.code == code.upper()), None)
@@ -44,6 +45,7 @@ def sample_catalog(monkeypatch: pytest.MonkeyPatch):
         return [r for r in registry.all_rules() if registry.code_selected(r.code, select, ignore)]
 
     monkeypatch.setattr(registry, "catalog", catalog)
+    monkeypatch.setattr(registry, "all_rules", all_rules)
     monkeypatch.setattr(registry, "rule_by_code", rule_by_code)
     monkeypatch.setattr(registry, "select", select)
     monkeypatch.setattr(report, "rule_by_code", rule_by_code)

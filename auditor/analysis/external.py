@@ -37,9 +37,10 @@ READ_METHODS = frozenset({"read_bytes", "read_text"})
 WRITE_CALLS = {"torch.save": 1, "numpy.save": 0, "numpy.savez": 0, "numpy.savez_compressed": 0,
                "safetensors.torch.save_file": 1, "shutil.copy": 1, "shutil.copyfile": 1}
 WRITE_METHODS = frozenset({"write_bytes", "write_text", "tofile"})
+#: binary decoders (a JSON or string setting is configuration, not a data blob)
 DECODE_CALLS = frozenset({"base64.b64decode", "base64.b85decode", "base64.a85decode", "bytes.fromhex",
-                          "numpy.frombuffer", "json.loads", "pickle.loads", "zlib.decompress",
-                          "lzma.decompress", "bz2.decompress", "gzip.decompress"})
+                          "numpy.frombuffer", "pickle.loads", "zlib.decompress", "lzma.decompress",
+                          "bz2.decompress", "gzip.decompress"})
 #: network fetches: what they save is PG404's finding (NO-NETWORK, C1-e secondary), not reported twice
 DOWNLOADS = frozenset({"urlretrieve", "hf_hub_download", "snapshot_download", "download_url_to_file", "load_dataset"})
 CODE_SUFFIXES = (".py", ".c", ".cc", ".cpp", ".cu", ".h", ".cuh", ".so", ".txt", ".json", ".md", ".log")
@@ -130,6 +131,8 @@ class _Keys:
         for n in ast.walk(expr):
             if isinstance(n, ast.Name) and n.id == "__file__":
                 return True
+            if isinstance(n, ast.Call) and (self.a.qualname(n.func) or "").startswith("tempfile."):
+                return True  # a scratch file this run creates
             if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.endswith(CODE_SUFFIXES):
                 return True
             if depth > 0 and isinstance(n, ast.Name):
@@ -190,6 +193,7 @@ def build(a: "Analysis") -> ExternalFacts:
             elif call_name(n) in ("Load", "load") and isinstance(n.func, ast.Attribute) and \
                     _qual(a, n) not in READ_CALLS and n.args:
                 tokenizer |= keys.keys(n.args[0], fn)  # sp.Load(path) / sp.load(path)
+    written |= _written_through_helpers(a, keys, calls)
     for fn, call in calls:
         at_eval = fn in reached or (fn in cutoffs and (call.lineno, call.col_offset) > cutoffs[fn])
         if not at_eval:
@@ -221,9 +225,29 @@ def _is_handle(a: "Analysis", fn: Function | None, expr: ast.AST) -> bool:
     return False
 
 
+def _written_through_helpers(a: "Analysis", keys: _Keys, calls: list[tuple[Function | None, ast.Call]]) -> set[str]:
+    """Paths handed to a local function that writes its parameter (``_init_counter(path)``)."""
+    writers: dict[Function, set[int]] = {}
+    for fn, call in calls:
+        target = _write_path(a, call)
+        if fn is not None and isinstance(target, ast.Name) and target.id in fn.params:
+            params = fn.params
+            offset = 1 if fn.cls is not None and params[:1] in (["self"], ["cls"]) else 0
+            writers.setdefault(fn, set()).add(params.index(target.id) - offset)
+    out: set[str] = set()
+    for fn, call in calls:
+        for callee in a.resolve_call(call.func, fn):
+            for i in writers.get(callee, ()):
+                if 0 <= i < len(call.args):
+                    out |= keys.keys(call.args[i], fn)
+    return out
+
+
 def _external(a: "Analysis", ev, keys: _Keys, fn: Function | None, path: ast.AST, known: set[str]) -> str | None:
     if _is_handle(a, fn, path):
         return None
+    if fn is not None and any(isinstance(n, ast.Name) and n.id in fn.params for n in ast.walk(path)):
+        return None  # a path handed in by the caller: judged where it is built (see Known gaps)
     for split in (ev.val, ev.train):
         taint = split.get(fn)
         if taint is not None and taint.is_tainted(path):

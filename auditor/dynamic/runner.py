@@ -32,13 +32,14 @@ class DynamicOptions:
 
 
 def _options(options: Any) -> DynamicOptions:
+    """Our options, or the engine's (``AuditOptions.dynamic_settings`` keys: wall_s, forks, sweep, cache_dir)."""
     if isinstance(options, DynamicOptions):
         return options
     base = DynamicOptions()
+    settings = dict(getattr(options, "dynamic_settings", None) or {})
     for name in ("wall_s", "forks", "sweep", "cache_dir"):
-        value = getattr(options, f"dynamic_{name}", getattr(options, name, None)) if options is not None else None
-        if value is not None:
-            setattr(base, name, value)
+        if settings.get(name) is not None:
+            setattr(base, name, Path(settings[name]) if name == "cache_dir" else settings[name])
     return base
 
 
@@ -68,9 +69,11 @@ def runnable_text(text: str) -> tuple[str | None, str]:
         return None, f"syntax this Python cannot run ({first.msg}, line {first.lineno}) and no down-leveller is available"
     try:
         lowered = downlevel(text)
+        if lowered is None:
+            raise ValueError("no rewrite applies")
         compile(lowered, SCRIPT_NAME, "exec")
         return lowered, "down-levelled to Python 3.11 syntax"
-    except Exception as exc:  # noqa: BLE001 - any failure means the script cannot run here
+    except (SyntaxError, ValueError, RecursionError) as exc:
         return None, f"syntax this Python cannot run ({first.msg}, line {first.lineno}); down-levelling failed: {exc}"
 
 

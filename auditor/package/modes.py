@@ -61,6 +61,23 @@ def pr_changes(repo: Path, base: str, head: str) -> list[Change]:
     return [Change(parts[i][0], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
 
 
+#: where a PR's fork point is looked for, in order (a mirror has no ``origin/*``; a clone may lack ``main``)
+DEFAULT_BRANCHES = ("origin/HEAD", "origin/main", "main", "origin/master", "master", "HEAD")
+
+
+def default_base(repo: Path, commit: str) -> str:
+    """The merge base of ``commit`` with the first default branch it is not already part of."""
+    for branch in DEFAULT_BRANCHES:
+        try:
+            tip = git(repo, "rev-parse", "--verify", "--quiet", f"{branch}^{{commit}}").decode().strip()
+        except GitError:
+            continue
+        base = git(repo, "merge-base", commit, tip).decode().strip()
+        if base != commit:
+            return base
+    raise GitError(f"{commit[:12]} has no commits beyond the default branch; nothing to audit")
+
+
 def record_folder_of(path: str) -> str | None:
     """``records/<track>/<name>`` for a path inside a record folder of a known track, else None."""
     parts = path.split("/")
@@ -156,6 +173,10 @@ def relabel(result: InputResult, old: str, new: str) -> None:
         f.path = swap(f.path)
         if f.provenance is not None:
             f.provenance = replace(f.provenance, packed_path=swap(f.provenance.packed_path))
+    if "helpers" in result.extra:
+        result.extra["helpers"] = [swap(p) for p in result.extra["helpers"]]
+    for item in result.extra.get("opaque", []):
+        item["path"] = swap(item["path"])
     if isinstance(result.extra.get("seeds"), list):
         for row in result.extra["seeds"]:
             if isinstance(row.get("log"), str):

@@ -23,9 +23,11 @@ Ruling
     README (artifact must be self-contained); RULEBOOK C1-e. Training shards at evaluation are
     reported by PG402 (NO-TRAIN-DATA-AT-EVAL), network access by PG404, with C1-e as secondary tag.
 Known gaps
-    Scripts without a training loop have no evaluation region here; a path built at run time that
-    equals a written path only by value (two different f-strings) counts as external; reads inside
-    libraries or native code are not seen.
+    Scripts without a training loop have no evaluation region here; a path that reaches the read as
+    a function parameter is not judged (loaders shared by training and evaluation); a path built at
+    run time that equals a written path only by value (two different f-strings) counts as external;
+    JSON/text settings from the environment are configuration, not blobs; reads inside libraries or
+    native code are not seen.
 """
 
 from __future__ import annotations
