@@ -3,7 +3,9 @@
 Materializes each record folder of a checkout of openai/parameter-golf with ``git archive``, loads it
 with the auditor's decoder, runs ``run_dynamic`` and prints per record: seconds, peak RSS, whether
 the run reached a verdict (PG800 PASS) and the reason when it did not, plus each probe's outcome.
-Usage: ``python benchmarks/dynamic_records.py REPO [--limit N] [--every K] [--forks] [--json OUT]``.
+Usage: ``python benchmarks/dynamic_records.py REPO [--limit N] [--every K] [--forks] [--json OUT]``;
+with ``--corpus dev-corpus.json`` it audits the corpus entries (``commit:path``) instead and prints
+each entry's expected verdict and labels next to the dynamic FAILs.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ def record_folders(repo: Path) -> list[str]:
     return sorted({str(Path(p).parent) for p in out if p.endswith("/train_gpt.py")})
 
 
-def materialize(repo: Path, folder: str, dest: Path) -> Path:
-    blob = subprocess.run(["git", "-C", str(repo), "archive", f"HEAD:{folder}"], capture_output=True, check=True).stdout
+def materialize(repo: Path, folder: str, dest: Path, commit: str = "HEAD") -> Path:
+    blob = subprocess.run(["git", "-C", str(repo), "archive", f"{commit}:{folder}"], capture_output=True, check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
         tar.extractall(dest, filter="data")
     return dest / "train_gpt.py"
@@ -43,15 +45,24 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=1)
     ap.add_argument("--forks", action="store_true", help="also run the flip test and the sampled sweep")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--corpus", type=Path)
     args = ap.parse_args()
-    folders = record_folders(args.repo)[:: args.every]
+    if args.corpus:
+        entries = json.loads(args.corpus.read_text())
+        folders = [(e["commit"], str(Path(e["path"]).parent), e) for e in entries][:: args.every]
+    else:
+        folders = [("HEAD", f, None) for f in record_folders(args.repo)[:: args.every]]
     if args.limit:
         folders = folders[: args.limit]
     opts = DynamicOptions(forks=args.forks, sweep=args.forks, wall_s=120.0)
     rows = []
-    for folder in folders:
+    for commit, folder, entry in folders:
         with tempfile.TemporaryDirectory() as tmp:
-            script = materialize(args.repo, folder, Path(tmp))
+            try:
+                script = materialize(args.repo, folder, Path(tmp), commit)
+            except subprocess.CalledProcessError:
+                rows.append({"folder": folder, "verdict": "ERROR", "reason": f"{commit}:{folder} not in the checkout"})
+                continue
             start = time.monotonic()
             try:
                 findings = run_dynamic(load(script), [], opts)
@@ -64,6 +75,8 @@ def main() -> None:
         row = {"folder": folder, "seconds": round(secs, 1), "peak_mib": run.data.get("peak_rss", 0) >> 20,
                "verdict": run.data["outcome"], "reason": "" if run.data["outcome"] == "PASS" else run.message,
                "outcomes": outcomes, "fails": sorted({f"{f.code}:{f.rule}" for f in findings if f.data["outcome"] == "FAIL"})}
+        if entry is not None:
+            row.update(id=entry["id"], expected=entry["expected"]["verdict"], labels=entry["expected"].get("rules", []))
         rows.append(row)
         print(json.dumps(row), flush=True)
     reached = sum(r["verdict"] == "PASS" for r in rows)

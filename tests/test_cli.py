@@ -60,8 +60,9 @@ def test_json_to_stdout(capsys, files, sample_catalog) -> None:
         (b"", "empty"),
         (b"x = '\xe9t\xe9'\n", ""),
         (b"x = " + b"[" * 2000 + b"]" * 2000 + b"\n", "too many nested parentheses"),
+        (b"x = " + b"-" * 2000 + b"1\n", "nests more than 1000 levels deep"),
     ],
-    ids=["syntax-error", "binary", "empty", "non-utf8", "nesting-2000"],
+    ids=["syntax-error", "binary", "empty", "non-utf8", "nesting-2000", "unary-chain-2000"],
 )
 def test_bad_input_exits_2_with_one_line(capsys, tmp_path: Path, content: bytes, reason: str) -> None:
     bad = tmp_path / "train_gpt.py"

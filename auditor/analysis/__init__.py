@@ -18,7 +18,7 @@ import ast
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from auditor.analysis.module import DEAD, LIVE, Function, Gate, Liveness, Module
+from auditor.analysis.module import DEAD, LIVE, Function, Gate, Liveness, Module, NestingTooDeep
 from auditor.analysis.taint import Taint
 from auditor.source import SourceFile
 
@@ -57,7 +57,10 @@ class Analysis(Module):
     def __init__(
         self, source: SourceFile, tree: ast.Module | None = None, overrides: Mapping[str, str] | None = None
     ) -> None:
-        super().__init__(source, tree if tree is not None else parse(source.text), overrides)
+        try:
+            super().__init__(source, tree if tree is not None else parse(source.text), overrides)
+        except NestingTooDeep as exc:
+            raise ParseFailure(str(exc)) from exc
         self._facts: dict[Callable, object] = {}
 
     def fact(self, build: Callable[["Analysis"], F]) -> F:

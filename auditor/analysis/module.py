@@ -25,6 +25,15 @@ from auditor.analysis.config import EnvSetting
 from auditor.source import SourceFile
 
 
+#: deepest syntax tree analysed: CPython's compiler itself gives up around here, so deeper source
+#: cannot run either
+MAX_NESTING = 1000
+
+
+class NestingTooDeep(Exception):
+    """The syntax tree is deeper than :data:`MAX_NESTING`."""
+
+
 @dataclass(frozen=True)
 class Gate:
     """A branch that does not run under the default configuration."""
@@ -97,9 +106,13 @@ class Module:
         passes need (assignments for settings, loaded names for references)."""
         self._assigns: list[ast.Assign | ast.AnnAssign] = []
         self._loads: list[ast.Name | ast.Attribute] = []
-        stack: list[tuple[ast.AST, str | None, str, Function | None]] = [(self.tree, None, "", None)]
+        stack: list[tuple[ast.AST, str | None, str, Function | None, int]] = [(self.tree, None, "", None, 0)]
         while stack:
-            node, cls, prefix, owner = stack.pop()
+            node, cls, prefix, owner, depth = stack.pop()
+            if depth > MAX_NESTING:
+                # ``ast.parse`` accepts e.g. a 2,000-deep ``----1`` that CPython's compiler rejects
+                raise NestingTooDeep(f"source nests more than {MAX_NESTING} levels deep (line {node.lineno})")
+            depth += 1
             for child in ast.iter_child_nodes(node):
                 self.parents[child] = node
                 if owner is not None:
@@ -108,11 +121,11 @@ class Module:
                     fn = Function(f"{prefix}{child.name}", child, cls)
                     self.functions.setdefault(fn.qualname, fn)
                     self.by_name.setdefault(child.name, []).append(fn)
-                    stack.append((child, None, f"{fn.qualname}.", fn))
+                    stack.append((child, None, f"{fn.qualname}.", fn, depth))
                     continue
                 if isinstance(child, ast.ClassDef):
                     self.classes.setdefault(child.name, child)
-                    stack.append((child, child.name, f"{prefix}{child.name}.", owner))
+                    stack.append((child, child.name, f"{prefix}{child.name}.", owner, depth))
                     continue
                 if isinstance(child, (ast.Name, ast.Attribute)):
                     if isinstance(child.ctx, ast.Load):
@@ -130,7 +143,7 @@ class Module:
                 elif isinstance(child, ast.ImportFrom) and child.module and not child.level:
                     for a in child.names:
                         self.aliases[a.asname or a.name] = f"{child.module}.{a.name}"
-                stack.append((child, cls, prefix, owner))
+                stack.append((child, cls, prefix, owner, depth))
 
     def _collect_settings(self) -> None:
         # source order, so that the first binding of a name wins as it did with a plain walk
