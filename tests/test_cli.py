@@ -182,7 +182,7 @@ def test_git_ref_audits_the_committed_version(capsys, tmp_path: Path, sample_cat
     assert item["findings"][0]["path"] == "records/r1/train_gpt.py"
     assert script.read_text() == CLEAN
     code, _, err = run(capsys, "records/r1/train_gpt.py", "--git-ref", "no-such-ref", "--repo", str(repo))
-    assert code == 2 and err.startswith("pgolf-audit: error: git rev-parse")
+    assert code == 2 and err.startswith("pgolf-audit: error: unknown git ref 'no-such-ref'")
 
 
 def test_rules_list_and_explain(capsys, sample_catalog) -> None:

@@ -8,7 +8,8 @@
 - **What a read may name.** Validation shards (the split taint of :mod:`auditor.analysis.events`),
   training shards (reported by PG402, not here), the script's own code (``__file__``, ``*.py``,
   C/C++/CUDA sources), the tokenizer (a path also given to ``SentencePieceProcessor``), any path
-  this run writes (``torch.save``, ``open(p, "wb")``, ``np.save``, ``write_bytes``, ...) and what a
+  this run writes (``torch.save``, ``open(p, "wb")``, ``np.save``, ``write_bytes``, paths handed to
+  a tool it runs with ``subprocess``, to a local helper that writes them, ...) and what a
   network fetch saved (``urlretrieve``, ``hf_hub_download``: PG404's finding, not reported twice). Paths are
   compared by value: a string constant, a local bound to one, or the attribute/variable that holds
   the path (``h.model_path`` matches ``args.model_path``: the same field).
@@ -180,6 +181,11 @@ def build(a: "Analysis") -> ExternalFacts:
             target = _write_path(a, n)
             if target is not None:
                 written |= keys.keys(target, fn)
+            if (_qual(a, n).startswith("subprocess.") or _qual(a, n) == "os.system") and n.args:
+                # a tool this script runs (a compressor) writes the paths it is given
+                for x in ast.walk(n.args[0]):
+                    if isinstance(x, (ast.Name, ast.Attribute, ast.Constant)):
+                        written |= keys.keys(x, fn)
             if call_name(n) in DOWNLOADS:
                 for x in [*n.args[1:], *(k.value for k in n.keywords)]:
                     written |= keys.keys(x, fn)
