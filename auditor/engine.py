@@ -19,6 +19,7 @@ from typing import Any
 
 from auditor import registry
 from auditor.analysis import Analysis, ParseFailure
+from auditor.analysis.program import helper_context
 from auditor.config import Config
 from auditor.findings import Finding, InputResult, sha256_bytes
 from auditor.source import SourceFile
@@ -181,11 +182,16 @@ def static_findings(
     rules = [r() for r in registry.select(options.effective_select, options.effective_ignore)]
     findings: list[Finding] = []
     errors: list[str] = []
+    main: Analysis | None = None
     for source in sources:
+        # a helper is analysed in the light of how the main script (analysed first) calls it
+        context = helper_context(main, source.path) if main is not None and source.role == "helper" else None
         try:
-            analysis = Analysis(source, tree=(trees or {}).get(id(source)), overrides=overrides)
+            analysis = Analysis(source, tree=(trees or {}).get(id(source)), overrides=overrides, context=context)
         except ParseFailure as exc:
             raise ParseFailure(f"{source.path}: {exc}") from exc
+        if source.role == "main":
+            main = analysis
         for rule in rules:
             try:
                 findings.extend(f for f in rule.check(analysis) if f is not None)

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from auditor.analysis.module import DEAD, LIVE, Function, Gate, Liveness, Module, NestingTooDeep
 from auditor.analysis.taint import Taint
+
+if TYPE_CHECKING:
+    from auditor.analysis.program import HelperContext
 from auditor.source import SourceFile
 
 __all__ = ["Analysis", "Function", "Gate", "Liveness", "LIVE", "DEAD", "Taint", "ParseFailure", "parse"]
@@ -55,10 +58,14 @@ class Analysis(Module):
     """All shared facts about one source file, plus a cache of family facts."""
 
     def __init__(
-        self, source: SourceFile, tree: ast.Module | None = None, overrides: Mapping[str, str] | None = None
+        self,
+        source: SourceFile,
+        tree: ast.Module | None = None,
+        overrides: Mapping[str, str] | None = None,
+        context: HelperContext | None = None,
     ) -> None:
         try:
-            super().__init__(source, tree if tree is not None else parse(source.text), overrides)
+            super().__init__(source, tree if tree is not None else parse(source.text), overrides, context)
         except NestingTooDeep as exc:
             raise ParseFailure(str(exc)) from exc
         self._facts: dict[Callable, object] = {}

@@ -88,10 +88,25 @@ class BpbFacts:
     measures_bytes: bool = False
     defects: list[Defect] = field(default_factory=list)
     positions: list[Defect] = field(default_factory=list)
-    _byte_taint: dict[Function | None, Taint] = field(default_factory=dict)
+    _byte_taint: dict[Function | None, object] = field(default_factory=dict)
 
 
-class _Ctx:
+def bodies(a: "Analysis") -> dict[Function | None, list[ast.AST]]:
+    """Every scope's own nodes, walked once per file (``a.fact(bpb.bodies)``)."""
+    return {fn: function_nodes(a, fn) for fn in [None, *a.functions.values()]}
+
+
+class _NoBytes:
+    """The byte taint of a scope that reads no byte table and encodes no text."""
+
+    @staticmethod
+    def is_tainted(expr: ast.AST | None) -> bool:
+        return False
+
+
+class ByteFlow:
+    """Per-file byte identity and formula flattening, shared by PG503 (here) and PG204 (normalization)."""
+
     def __init__(self, a: "Analysis", res: BpbFacts) -> None:
         self.a = a
         self.res = res
@@ -104,7 +119,7 @@ class _Ctx:
         if fn not in self._defs:
             plain: dict[str, list[ast.AST]] = {}
             aug: dict[str, list[ast.AST]] = {}
-            for n in function_nodes(self.a, fn):
+            for n in self.a.fact(bodies)[fn]:
                 if isinstance(n, ast.Assign):
                     for t in n.targets:
                         if (p := path_of(t)) is not None:
@@ -123,7 +138,7 @@ class _Ctx:
             self._defs[fn] = (plain, aug)
         return self._defs[fn]
 
-    def byte_taint(self, fn: Function | None) -> Taint:
+    def byte_taint(self, fn: Function | None) -> Taint | _NoBytes:
         if fn not in self.res._byte_taint:
             names = self.res.tables.get(fn, {})
             attrs = self.res.table_attrs
@@ -135,7 +150,8 @@ class _Ctx:
                         return True
                 return _is_len_encode(node)
 
-            self.res._byte_taint[fn] = Taint(self.a, fn, seed)
+            nodes = self.a.fact(bodies)[fn]
+            self.res._byte_taint[fn] = Taint(self.a, fn, seed) if any(seed(n) for n in nodes) else _NoBytes()
         return self.res._byte_taint[fn]
 
     # ---- flattening -----------------------------------------------------------------------------
@@ -259,7 +275,7 @@ def _tables(a: "Analysis", res: BpbFacts) -> None:
     while changed:
         changed = False
         for fn, names in list(res.tables.items()):
-            for node in function_nodes(a, fn):
+            for node in a.fact(bodies)[fn]:
                 if not isinstance(node, ast.Call):
                     continue
                 args = [(i, None, x) for i, x in enumerate(node.args)] + [(None, k.arg, k.value) for k in node.keywords]
@@ -279,7 +295,7 @@ def _tables(a: "Analysis", res: BpbFacts) -> None:
 # ---- formula judgement ------------------------------------------------------------------------------
 
 
-def formula_defects(ctx: _Ctx, fn: Function | None, expr: ast.AST) -> str | None:
+def formula_defects(ctx: ByteFlow, fn: Function | None, expr: ast.AST) -> str | None:
     """What is wrong with the val_bpb value ``expr`` (None: nothing seen)."""
     terms = ctx.terms(fn, expr)
     conv = sum(1 for t in terms if (t.kind == "ln2" and t.sign < 0) or (t.kind == "invln2" and t.sign > 0)) - sum(
@@ -306,7 +322,7 @@ def formula_defects(ctx: _Ctx, fn: Function | None, expr: ast.AST) -> str | None
 def _headline_values(a: "Analysis", fn: Function | None) -> list[ast.AST]:
     """Returned values (tuple elements apart) and values logged under the ``val_bpb:`` key."""
     out: list[ast.AST] = []
-    for node in function_nodes(a, fn):
+    for node in a.fact(bodies)[fn]:
         if isinstance(node, ast.Return) and node.value is not None and fn is not None:
             out.extend(node.value.elts if isinstance(node.value, ast.Tuple) else [node.value])
         elif isinstance(node, ast.JoinedStr):
@@ -325,7 +341,7 @@ def _rescaled_by_caller(a: "Analysis", fn: Function) -> bool:
             return True
         if isinstance(parent, ast.Assign):
             names = {p for t in parent.targets for n in ast.walk(t) if (p := path_of(n)) is not None}
-            for node in function_nodes(a, caller):
+            for node in a.fact(bodies)[caller]:
                 if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)) and any(
                         path_of(s) in names for side in (node.left, node.right) for s in ast.walk(side)):
                     return True
@@ -335,12 +351,12 @@ def _rescaled_by_caller(a: "Analysis", fn: Function) -> bool:
 def build(a: "Analysis") -> BpbFacts:
     res = BpbFacts()
     _tables(a, res)
-    ctx = _Ctx(a, res)
+    ctx = ByteFlow(a, res)
     scopes: list[Function | None] = [None, *a.functions.values()]
     res.measures_bytes = bool(res.tables)
     sc = a.fact(scoring.build)
     for fn in scopes:
-        nodes = function_nodes(a, fn)
+        nodes = a.fact(bodies)[fn]
         if not any(is_ln2(n, ctx.consts) or is_inv_ln2(n) for n in nodes) and not res.tables.get(fn) \
                 and not res.table_attrs:
             continue
@@ -352,7 +368,7 @@ def build(a: "Analysis") -> BpbFacts:
     return res
 
 
-def _misplaced_bytes(a: "Analysis", ctx: _Ctx, fn: Function | None, nodes: list[ast.AST],
+def _misplaced_bytes(a: "Analysis", ctx: ByteFlow, fn: Function | None, nodes: list[ast.AST],
                      targets: set[str]) -> list[Defect]:
     """Base-table reads indexed by the model's *input* tokens rather than the scored labels."""
     if not targets:
@@ -373,7 +389,7 @@ def _misplaced_bytes(a: "Analysis", ctx: _Ctx, fn: Function | None, nodes: list[
             for n in reads if given.is_tainted(n.slice) and not label.is_tainted(n.slice)]
 
 
-def _model_inputs(ctx: _Ctx, fn: Function | None, nodes: list[ast.AST]) -> set[str]:
+def _model_inputs(ctx: ByteFlow, fn: Function | None, nodes: list[ast.AST]) -> set[str]:
     """Arguments of the calls that produce the logits scored by a cross-entropy in ``fn``."""
     plain, _ = ctx.defs(fn)
     out: set[str] = set()

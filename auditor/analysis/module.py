@@ -20,9 +20,14 @@ import ast
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
 from auditor.analysis import config
 from auditor.analysis.config import EnvSetting
 from auditor.source import SourceFile
+
+if TYPE_CHECKING:
+    from auditor.analysis.program import HelperContext
 
 
 #: deepest syntax tree analysed: CPython's compiler itself gives up around here, so deeper source
@@ -78,10 +83,18 @@ class Function:
 class Module:
     """The shared facts of one source file. Rules use it through :class:`auditor.analysis.Analysis`."""
 
-    def __init__(self, source: SourceFile, tree: ast.Module, overrides: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        source: SourceFile,
+        tree: ast.Module,
+        overrides: Mapping[str, str] | None = None,
+        context: "HelperContext | None" = None,
+    ) -> None:
         self.source = source
         self.tree = tree
         self.overrides: Mapping[str, str] = overrides or {}
+        #: for a helper module: how the main script calls it (``analysis/program.py``)
+        self.context = context
         self.parents: dict[ast.AST, ast.AST] = {}
         self.aliases: dict[str, str] = {}
         self.functions: dict[str, Function] = {}
@@ -196,7 +209,7 @@ class Module:
         if isinstance(expr, ast.Attribute):
             return self.settings.get(expr.attr)
         if isinstance(expr, ast.Name):
-            return self.settings.get(expr.id) or self._local_alias(expr)
+            return self.settings.get(expr.id) or self._local_alias(expr) or self._helper_param(expr)
         if isinstance(expr, ast.Call):
             if isinstance(expr.func, ast.Name) and expr.func.id == "getattr" and len(expr.args) >= 2:
                 key = expr.args[1]
@@ -214,19 +227,40 @@ class Module:
         fn = self.owner(name)
         if fn is None:
             return None
-        if fn.qualname not in self._assigned:
-            assigned: dict[str, list[ast.expr]] = {}
-            for n in ast.walk(fn.node):
-                if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
-                    assigned.setdefault(n.targets[0].id, []).append(n.value)
-            self._assigned[fn.qualname] = assigned
         key = (fn.qualname, name.id)
         if key not in self._aliases:
             self._aliases[key] = None  # breaks alias cycles
-            values = self._assigned[fn.qualname].get(name.id, [])
+            values = self._assignments(fn).get(name.id, [])
             if len(values) == 1 and not isinstance(values[0], ast.Name):
-                self._aliases[key] = self.setting_of(values[0])
+                self._aliases[key] = self.setting_of(values[0]) or self._derived(name.id, values[0])
         return self._aliases[key]
+
+    def _derived(self, name: str, value: ast.expr) -> EnvSetting | None:
+        """``enabled = boost > 0.0``: a local decided by settings, named after the first one it reads."""
+        decided = config.evaluate(value, self.setting_of)
+        if config.is_unknown(decided):
+            return None
+        source = self._first_setting(value)
+        if source is None:
+            return None
+        return EnvSetting(name, source.env, decided, value.lineno, True, source.code_default, source.overridden)
+
+    def _helper_param(self, name: ast.Name) -> EnvSetting | None:
+        """In a helper module, a parameter of the function main calls: the value every call site in the
+        main script passes, else the parameter's default (RULEBOOK §8: the executed configuration)."""
+        fn = self.owner(name)
+        if self.context is None or fn is None or name.id not in fn.params:
+            return None
+        if self._assignments(fn).get(name.id):
+            return None  # rebound inside the function: no longer the argument
+        params = fn.params
+        where = (fn.qualname, name.id)
+        positional = (fn.qualname, params.index(name.id) - (1 if fn.cls is not None else 0))
+        for key in (where, positional):
+            if key in self.context.params:
+                return EnvSetting(name.id, f"{fn.qualname}({name.id}=...)", self.context.params[key], fn.node.lineno)
+        found, default = _param_default(fn.node, name.id)
+        return EnvSetting(name.id, f"{fn.qualname}({name.id}=...)", default, fn.node.lineno) if found else None
 
     # ---- structure ------------------------------------------------------------------------------
 
@@ -273,8 +307,32 @@ class Module:
                 return [f for f in self.functions.values() if f.cls == func.id]
             return [f for f in self.by_name.get(func.id, []) if f.cls is None]
         if isinstance(func, ast.Attribute):
-            return [f for f in self.by_name.get(func.attr, []) if f.cls is not None]
+            methods = [f for f in self.by_name.get(func.attr, []) if f.cls is not None]
+            receiver = self._constructed_class(func.value, within)
+            if receiver is not None:  # ``state = WordState(...); state.step()``: that class's method only
+                return [f for f in methods if f.cls == receiver]
+            return methods
         return []
+
+    def _constructed_class(self, expr: ast.expr, within: Function | None) -> str | None:
+        """The local class a variable holds when its function binds it once, to that class's constructor."""
+        if within is None or not isinstance(expr, ast.Name):
+            return None
+        values = self._assignments(within).get(expr.id, [])
+        if len(values) == 1 and isinstance(values[0], ast.Call) and isinstance(values[0].func, ast.Name):
+            name = values[0].func.id
+            return name if name in self.classes else None
+        return None
+
+    def _assignments(self, fn: Function) -> dict[str, list[ast.expr]]:
+        """Values bound to plain names by ``name = value`` in ``fn`` (computed once per function)."""
+        if fn.qualname not in self._assigned:
+            assigned: dict[str, list[ast.expr]] = {}
+            for n in ast.walk(fn.node):
+                if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+                    assigned.setdefault(n.targets[0].id, []).append(n.value)
+            self._assigned[fn.qualname] = assigned
+        return self._assigned[fn.qualname]
 
     def _link(self) -> None:
         for node in self._loads:
@@ -294,7 +352,9 @@ class Module:
         if not roots and self.source.role == "main" and not self._has_main_guard():
             roots = [(fn, None, fn.node) for fn in self.functions.values()]
         if self.source.role == "helper":
-            roots = [(fn, None, fn.node) for fn in self.functions.values()]
+            entries = self.context.entries if self.context is not None else set()
+            roots = [(fn, None, fn.node) for fn in self.functions.values()
+                     if not entries or fn.qualname.split(".")[0] in entries]
         queue: deque[tuple[Function, Gate | None]] = deque((fn, gate) for fn, gate, _ in roots)
         while queue:
             fn, gate = queue.popleft()
@@ -320,3 +380,14 @@ class Module:
             return base
         return Liveness(gate=base.gate or self.local_gate(node))
 
+
+def _param_default(node: ast.FunctionDef | ast.AsyncFunctionDef, param: str) -> tuple[bool, Any]:
+    """``(True, value)`` when ``param`` has a literal default in ``node``'s signature."""
+    a = node.args
+    positional = [*a.posonlyargs, *a.args]
+    pairs = list(zip(positional[len(positional) - len(a.defaults):], a.defaults))
+    pairs += [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
+    for p, d in pairs:
+        if p.arg == param and isinstance(d, ast.Constant):
+            return True, d.value
+    return False, None

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from auditor.analysis import bpb, ngram, scoring
 from auditor.analysis.module import Function
-from auditor.analysis.scoring import DIST_FNS, call_name, function_nodes, is_log_call
+from auditor.analysis.scoring import call_name, is_log_call
 from auditor.analysis.taint import Taint, path_of
 
 if TYPE_CHECKING:
@@ -63,15 +63,17 @@ def _count_tables(a: "Analysis") -> set[str]:
             [x for x in call.args if not isinstance(x, ast.Starred)])
         if dims == 2:
             out.update(p for t in node.targets if (p := path_of(t)) is not None)
-    updated = {path for path, _ in ngram._updates(list(ast.walk(a.tree)))}
-    return out & updated
+    if not out:
+        return out
+    candidates = [n for n in ast.walk(a.tree) if isinstance(n, (ast.AugAssign, ast.Call))]
+    return out & {path for path, _ in ngram._updates(candidates)}
 
 
 class _Fn:
     def __init__(self, a: "Analysis", fn: Function | None) -> None:
         self.a = a
         self.fn = fn
-        self.nodes = function_nodes(a, fn)
+        self.nodes = a.fact(bpb.bodies)[fn]
         self.defs: dict[str, list[ast.AST]] = {}
         for n in self.nodes:
             if isinstance(n, ast.Assign):
@@ -170,7 +172,7 @@ def build(a: "Analysis") -> NormFacts:
     res = NormFacts()
     tables = _count_tables(a)
     facts = a.fact(bpb.build)
-    ctx = bpb._Ctx(a, facts)
+    ctx = bpb.ByteFlow(a, facts)
     for fn in [None, *a.functions.values()]:
         ff = _Fn(a, fn)
         if tables:
@@ -226,7 +228,7 @@ def _mixture(ff: _Fn, node: ast.BinOp) -> Site | None:
                              "not renormalized before the log")
 
 
-def _spread(ctx: "bpb._Ctx", ff: _Fn, node: ast.AST) -> str | None:
+def _spread(ctx: "bpb.ByteFlow", ff: _Fn, node: ast.AST) -> str | None:
     """``p ** (1/n)``, ``pow(p, 1/n)``, ``exp(lp / n)`` with ``n`` a byte count."""
     exponent: ast.AST | None = None
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
@@ -257,7 +259,7 @@ def _is_module(ff: _Fn, expr: ast.AST) -> bool:
     return q is not None and q.split(".")[0] in ("torch", "numpy", "math", "np")
 
 
-def _bytes_count(ctx: "bpb._Ctx", ff: _Fn, expr: ast.AST) -> bool:
+def _bytes_count(ctx: "bpb.ByteFlow", ff: _Fn, expr: ast.AST) -> bool:
     """A byte count: a byte-table read, ``len`` of encoded text, or ``len`` of a value built from it."""
     if ctx.byte_taint(ff.fn).is_tainted(expr):
         return True

@@ -44,17 +44,18 @@ def plan(view: TapeView, headline: Pass, scores: Scores, reported: Reported, voc
         in_first = pos[scores.commit_event == first_ev]
         ts = int(in_first[in_first.size // 2])
         commit = int(scores.commit_event[np.searchsorted(pos, ts)])
-        n_scores = sum(1 for e in headline.events if e["kind"] == "SCORE" and trigger["i"] <= e["i"] <= commit)
+        kind = "ACC" if scores.selection == "summed" else "SCORE"
+        n_scores = sum(1 for e in headline.events if e["kind"] == kind and trigger["i"] <= e["i"] <= commit)
         candidates = range(vocab) if sweep == "full" else sorted({int(stream[ts]), *rng.choice(vocab, SWEEP_SAMPLE, replace=False).tolist()})
         for v in candidates:
-            variants.append({"id": f"sweep{v}", "edits": [[ts, v]], "until": {"score_events": n_scores},
+            variants.append({"id": f"sweep{v}", "edits": [[ts, v]], "until": {"score_events": n_scores, "kind": kind},
                              "out": str(sandbox.ctl / f"tape-sweep{v}.jsonl")})
     watch = [ts] if sweep else []
     return {"after_metric_logs": after, "variants": variants, "child_timeout": 60, "parallel": PARALLEL, "watch": watch}, ""
 
 
 def _child_scores(tape: list[dict], selection: str) -> Scores | None:
-    events = [e for e in tape if e["kind"] == "SCORE"]
+    events = [e for e in tape if e["kind"] in ("SCORE", "ACC")]
     return collect(Pass(-1, 10**12, events), None, force=selection) if events else None
 
 

@@ -134,7 +134,8 @@ class Sandbox:
             else:
                 path.write_bytes(blob)
         self._layout_data(text)
-        shutil.copytree(SHIMS, self.ctl / "shims", ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+        shutil.copytree(SHIMS, self.ctl / "shims", ignore=shutil.ignore_patterns("__pycache__"))
+        (self.ctl / "shims" / "__init__.py").unlink()  # a plain folder on sys.path, not a package
         (self.work / "tmp").mkdir(exist_ok=True)
         self.code_files = tuple(str(self.work / c) for c in code_files)
         self.env = self._env(env)

@@ -15,7 +15,7 @@ import numpy as np
 
 from auditor.dynamic.tape import Pass, Reported
 
-SELECTIONS = ("first", "last", "min", "all")
+SELECTIONS = ("first", "last", "min", "all", "summed")
 
 
 @dataclass
@@ -60,9 +60,14 @@ def collect(p: Pass, reported: Reported | None, force: str | None = None) -> Sco
         "min": [min(per[q], key=lambda x: x[1]) for q in positions],
     }
     measured = {k: float(np.mean([v for _, v in vals])) if vals else float("nan") for k, vals in picks.items()}
-    # "all": every computation counted, duplicates included (e.g. a sliding tail scored twice)
+    # "all": every computation counted, duplicates included
     every = [v for q in positions for _, v in per[q]]
     measured["all"] = float(np.mean(every)) if every else float("nan")
+    # "summed": the slices of per-token NLL tensors the code summed (ACC events), duplicates included
+    acc = p.kinds("ACC")
+    summed_pos = [int(q) for e in acc for q in e["pos"]]
+    summed = [float(v) for e in acc for v in e["nll"]]
+    measured["summed"] = float(np.mean(summed)) if summed else float("nan")
     selection, reason = None, ""
     if force is not None:
         selection = force
@@ -78,6 +83,8 @@ def collect(p: Pass, reported: Reported | None, force: str | None = None) -> Sco
             reason = (f"captured per-token scores (mean {measured['first']:.6f}) do not sum to the reported "
                       f"val_loss {reported.val_loss}; the reported values come from arithmetic outside "
                       "cross-entropy/NLL calls")
+    if selection == "summed":
+        return _summed(acc, per, lines, grad, measured)
     chosen = picks[selection if selection in picks else "first"]
     return Scores(
         selection=selection,
@@ -90,4 +97,27 @@ def collect(p: Pass, reported: Reported | None, force: str | None = None) -> Sco
         lines=lines,
         measured=measured,
         reason=reason,
+    )
+
+
+def _summed(acc: list[dict], per: dict, lines: dict, grad: dict, measured: dict) -> Scores:
+    """Scores committed by the summed slices: each position's first summed value, its event and count."""
+    first: dict[int, tuple[int, float]] = {}
+    counts: dict[int, int] = {}
+    for e in acc:
+        lines[e["i"]] = e["line"]
+        for q, v in zip(e["pos"], e["nll"]):
+            first.setdefault(int(q), (e["i"], float(v)))
+            counts[int(q)] = counts.get(int(q), 0) + 1
+    positions = np.array(sorted(first), dtype=np.int64)
+    return Scores(
+        selection="summed",
+        positions=positions,
+        nll=np.array([first[q][1] for q in positions], dtype=np.float64),
+        commit_event=np.array([first[q][0] for q in positions], dtype=np.int64),
+        first_event=np.array([per[q][0][0] if q in per else first[q][0] for q in positions], dtype=np.int64),
+        counts=np.array([counts[q] for q in positions], dtype=np.int64),
+        first_grad=np.array([grad.get(per[q][0][0], False) if q in per else False for q in positions], dtype=bool),
+        lines=lines,
+        measured=measured,
     )

@@ -57,11 +57,12 @@ class Coverage(Probe):
             out.append(self.result(ctx, "FAIL", line, f"{missing.size} of {n} val targets are never scored in the headline pass",
                                    [f"missing positions {fmt_positions(missing)}", f"headline: {ctx.reported.line.strip()}"],
                                    data={"missing": int(missing.size), "targets": n}))
-        if s.selection == "all" and (s.counts > 1).any():
+        if s.selection in ("all", "summed") and (s.counts > 1).any():
             dup = s.positions[s.counts > 1]
             out.append(self.result(ctx, "FAIL", line, f"{dup.size} positions are counted more than once in the reported total",
                                    [f"double-counted positions {fmt_positions(dup)}",
-                                    f"mean over every computation {s.measured['all']:.8f} equals the reported val_loss"],
+                                    f"mean over the counted computations {s.measured[s.selection]:.8f} equals the reported "
+                                    f"val_loss {ctx.reported.val_loss}"],
                                    data={"duplicates": int(dup.size)}))
         # a first computation under no_grad is a scoring pass; one with gradients is a training forward,
         # whose later rescoring is the score-before-update probe's business

@@ -187,7 +187,7 @@ class ForkPlan:
 
     def _child_check(self, event: dict) -> None:
         until = self.child["until"]
-        if event["kind"] == "SCORE":
+        if event["kind"] == self.child["until"].get("kind", "SCORE"):
             self.child["scores"] += 1
             if "score_events" in until and self.child["scores"] >= until["score_events"]:
                 self._finish()

@@ -36,6 +36,7 @@ _INT_DTYPES = {torch.int64, torch.int32, torch.int16, torch.uint16, torch.uint8}
     torch.int64, torch.int32, torch.int16, torch.uint8}
 METRIC_LINE = re.compile(r"val_(?:bpb|loss)\s*[:=]\s*-?\d")
 _URGENT = {"NET", "OUTSIDE", "SUBPROC", "FORK"}
+_SAME_SHAPE = {"to", "float", "double", "detach", "contiguous", "clone", "cpu", "type", "__neg__"}
 
 
 def ranges(pos: np.ndarray) -> list[list[int]]:
@@ -70,6 +71,7 @@ class Tape:
         self.calib_fwd = -1
         self.fwd_seq = 0
         self.listeners: list[Any] = []  # called after every event (the fork plan)
+        self.tags: dict[int, tuple[np.ndarray, Any]] = {}  # id(per-token NLL tensor) -> its target positions
         self.watch: set[int] = {int(t) for t in (config.get("fork") or {}).get("watch", [])}
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -137,7 +139,47 @@ class Tape:
             pos = self.positions(target)
             if pos is not None:
                 self._score(func, args, kwargs, target, pos)
+                if kwargs.get("reduction") == "none" and isinstance(result, torch.Tensor):
+                    self._tag(result, self._target_positions(target, pos, kwargs).reshape(result.shape))
+        elif self.tags and args and isinstance(args[0], torch.Tensor) and id(args[0]) in self.tags:
+            self._follow(func, args, kwargs, result)
         return result
+
+    # -- accumulation tap: follow per-token NLL tensors through slicing and casts to their sums ----------
+    def _target_positions(self, target: torch.Tensor, pos: np.ndarray, kwargs: dict) -> np.ndarray:
+        tgt = target.detach().reshape(-1).cpu().numpy()
+        return np.where(tgt == kwargs.get("ignore_index", -100), -1, pos)
+
+    def _tag(self, t: torch.Tensor, pos: np.ndarray) -> None:
+        import weakref
+
+        key = id(t)
+        self.tags[key] = (pos, weakref.ref(t, lambda _r, k=key: self.tags.pop(k, None)))
+
+    def _follow(self, func: Any, args: tuple, kwargs: dict, result: Any) -> None:
+        pos = self.tags[id(args[0])][0]
+        name = getattr(func, "__name__", "")
+        try:
+            if name == "__getitem__":
+                index = args[1]
+                index = tuple(i.cpu().numpy() if isinstance(i, torch.Tensor) else i for i in index) if isinstance(index, tuple) \
+                    else (index.cpu().numpy() if isinstance(index, torch.Tensor) else index)
+                out = pos[index]
+            elif name in _SAME_SHAPE:
+                out = pos
+            elif name in ("reshape", "view", "flatten", "squeeze", "unsqueeze", "ravel"):
+                out = pos.reshape(result.shape)
+            elif name == "sum" and len(args) == 1 and not kwargs.get("dim"):
+                values = args[0].detach().to(torch.float64).reshape(-1).cpu().numpy()
+                keep = pos.reshape(-1) >= 0
+                self.record("ACC", pos=pos.reshape(-1)[keep].tolist(), nll=values[keep].tolist())
+                return
+            else:
+                return
+        except (IndexError, ValueError, TypeError, RuntimeError):
+            return
+        if isinstance(result, torch.Tensor) and np.shape(out) == tuple(result.shape):
+            self._tag(result, np.asarray(out))
 
     def _score(self, func: Any, args: tuple, kwargs: dict, target: torch.Tensor, pos: np.ndarray) -> None:
         kw = dict(kwargs)
