@@ -1,7 +1,7 @@
 """Every static rule on whole-file fixture submissions: exact (code, line, level) for the score-first,
 SLOT and data-access codes (PG30x, PG31x, PG32x, PG401-PG403).
 
-The fixtures under ``tests/fixtures/submissions/<case>/train_gpt.py`` are written by us in the shape of
+The fixtures under ``examples/<case>.py`` are written by us in the shape of
 real submissions (Hyperparameters from the environment, GPT, Muon, a wall-clock-capped training loop,
 int8+zlib export, evaluation). Each illegal one differs from ``clean_baseline`` by one mechanism, so a
 finding anywhere else is a false positive.
@@ -18,7 +18,7 @@ from auditor.findings import Provenance
 from auditor.registry import all_rules
 from auditor.source import SourceFile
 
-FIXTURES = Path(__file__).parent / "fixtures" / "submissions"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 CODES = ("PG301", "PG302", "PG303", "PG304", "PG306", "PG310", "PG320", "PG321", "PG401", "PG402", "PG403")
 
 EXPECTED: dict[str, set[tuple[str, int, str]]] = {
@@ -46,7 +46,7 @@ EXPECTED: dict[str, set[tuple[str, int, str]]] = {
 
 
 def _findings(case: str) -> set[tuple[str, int, str]]:
-    path = FIXTURES / case / "train_gpt.py"
+    path = EXAMPLES / f"{case}.py"
     text = path.read_text(encoding="utf-8")
     a = Analysis(SourceFile(str(path), text, "0" * 64, Provenance(str(path))))
     out: set[tuple[str, int, str]] = set()
@@ -72,7 +72,7 @@ def test_fixture_lines_point_at_the_mechanism() -> None:
         "illegal_gptq_val_calibration": (326, "hessians = collect_hessians(model, val_tokens,"),
     }
     for case, (line, text) in anchors.items():
-        lines = (FIXTURES / case / "train_gpt.py").read_text(encoding="utf-8").splitlines()
+        lines = (EXAMPLES / f"{case}.py").read_text(encoding="utf-8").splitlines()
         assert lines[line - 1].strip().startswith(text), case
 
 
@@ -80,7 +80,7 @@ def test_no_fixture_names_the_mechanism_in_main() -> None:
     """The inline case must be caught by data flow: no identifier in it mentions TTT."""
     import ast
 
-    tree = ast.parse((FIXTURES / "illegal_ttt_inline_main" / "train_gpt.py").read_text(encoding="utf-8"))
+    tree = ast.parse((EXAMPLES / "illegal_ttt_inline_main.py").read_text(encoding="utf-8"))
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     names |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     names |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}

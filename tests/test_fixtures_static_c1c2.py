@@ -12,7 +12,7 @@ from auditor.findings import Provenance
 from auditor.registry import all_rules
 from auditor.source import SourceFile
 
-FIXTURES = Path(__file__).parent / "fixtures" / "submissions"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 OURS = ("PG101", "PG102", "PG103", "PG201", "PG203", "PG205", "PG305", "PG404", "PG405", "PG501", "PG502")
 
 EXPECTED = {
@@ -28,7 +28,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("case", sorted(EXPECTED))
 def test_fixture_findings(case: str) -> None:
-    path = FIXTURES / case / "train_gpt.py"
+    path = EXAMPLES / f"{case}.py"
     text = path.read_text()
     a = Analysis(SourceFile(str(path), text, "0" * 64, Provenance(str(path))))
     got = {

@@ -13,7 +13,7 @@ from auditor.findings import Provenance
 from auditor.registry import all_rules
 from auditor.source import SourceFile
 
-FIXTURES = Path(__file__).parent / "fixtures" / "submissions"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 OURS = ("PG104", "PG202", "PG204", "PG503")
 RULES = [r for r in all_rules() if r.code in OURS]
 
@@ -24,7 +24,7 @@ EXPECTED = {
 
 
 def _findings(case: str) -> set[tuple[str, int, str]]:
-    path = FIXTURES / case / "train_gpt.py"
+    path = EXAMPLES / f"{case}.py"
     a = Analysis(SourceFile(str(path), path.read_text(), "0" * 64, Provenance(str(path))))
     return {(f.code, f.line, f.level.name) for rule in RULES for f in rule().check(a) if f is not None}
 
@@ -33,6 +33,6 @@ def test_rules_are_registered() -> None:
     assert sorted(r.code for r in RULES) == sorted(OURS)
 
 
-@pytest.mark.parametrize("case", sorted(p.name for p in FIXTURES.iterdir() if (p / "train_gpt.py").is_file()))
+@pytest.mark.parametrize("case", sorted(p.stem for p in EXAMPLES.glob("*.py")))
 def test_fixture_findings(case: str) -> None:
     assert _findings(case) == EXPECTED.get(case, set())

@@ -1,5 +1,5 @@
 """Whole-file golden outputs: the engine and the JSON report on every
-``tests/fixtures/submissions/<case>/train_gpt.py``, compared with ``tests/expected/<case>.json``.
+``examples/<case>.py``, compared with ``tests/expected/<case>.json``.
 
 The expected files are normalized (no timings, no tool version, paths relative to the repository) and
 reviewed as diffs; ``pytest --update-golden`` rewrites them from the current output.
@@ -22,17 +22,17 @@ from auditor.report.json_report import build
 from auditor.report.sarif import build as build_sarif
 
 ROOT = Path(__file__).resolve().parents[1]
-CASES = ROOT / "tests" / "fixtures" / "submissions"
+EXAMPLES = ROOT / "examples"
 EXPECTED = ROOT / "tests" / "expected"
 
 
 def case_names() -> list[str]:
-    return sorted(p.parent.name for p in CASES.glob("*/train_gpt.py"))
+    return sorted(p.stem for p in EXAMPLES.glob("*.py"))
 
 
 @functools.cache
 def result(case: str) -> InputResult:
-    return audit(CASES / case / "train_gpt.py", AuditOptions(dynamic=False))
+    return audit(EXAMPLES / f"{case}.py", AuditOptions(dynamic=False))
 
 
 def golden(case: str) -> dict:

@@ -19,6 +19,7 @@ SEQ_LEN = 128
 STRIDE = 32
 HEAD_DIM = 16
 ITERATIONS = 3
+_UNFOLDED = 10**9
 
 _LAYER_INDEX = re.compile(r"(LOOP|RECUR|PARALLEL|SKIP|XSA|VE|LAYER).*(START|END|IDX|INDEX|FROM|AT_LAYER)|(START|END)_LAYER")
 
@@ -62,7 +63,9 @@ def derive(settings: Iterable[EnvSetting], vocab_size: int) -> TinyConfig:
             put(env, vocab_size, "probe tokenizer")
             continue
         if v is None:
-            continue
+            if s.known or s.default is not None:
+                continue
+            v = _UNFOLDED  # e.g. ``2048 * 48 * 8``: a size-like setting is shrunk whatever its default
         if env in ("NUM_LAYERS", "N_LAYERS", "DEPTH"):
             need = max([i + 1 for i in layer_indices if 0 <= i < v] + [2])
             put(env, min(v, need), "tiny model, every layer index setting stays valid")
