@@ -105,6 +105,8 @@ class Module:
         self._aliases: dict[tuple[str, str], EnvSetting | None] = {}
         self._assigned: dict[str, dict[str, list[ast.expr]]] = {}
         self._state: dict[Function, Liveness] = {}
+        self._walks: dict[ast.AST, list[ast.AST]] = {}
+        self._bodies: dict[ast.AST, list[ast.AST]] = {}
         #: references to local functions from module-level code: the script's entry points
         self._module_refs: list[tuple[Function, Gate | None, ast.AST]] = []
         self._index()
@@ -263,6 +265,31 @@ class Module:
         return EnvSetting(name.id, f"{fn.qualname}({name.id}=...)", default, fn.node.lineno) if found else None
 
     # ---- structure ------------------------------------------------------------------------------
+
+    def walk(self, node: ast.AST) -> list[ast.AST]:
+        """``ast.walk(node)`` as a list, computed once per node: the fact modules walk the same
+        functions and the whole tree many times over."""
+        found = self._walks.get(node)
+        if found is None:
+            found = self._walks[node] = list(ast.walk(node))
+        return found
+
+    def body_nodes(self, fn: Function | None) -> list[ast.AST]:
+        """Every node in ``fn``'s own body, nested ``def``/``class``/``lambda`` bodies excluded
+        (module level when ``fn`` is None); computed once per function."""
+        root = self.tree if fn is None else fn.node
+        found = self._bodies.get(root)
+        if found is None:
+            found = []
+            stack = list(ast.iter_child_nodes(root))
+            while stack:
+                node = stack.pop()
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                    continue
+                found.append(node)
+                stack.extend(ast.iter_child_nodes(node))
+            self._bodies[root] = found
+        return found
 
     def owner(self, node: ast.AST) -> Function | None:
         """The innermost function whose body contains ``node`` (None at module level)."""

@@ -404,7 +404,7 @@ def _dict_like(a: "Analysis", read: ast.AST) -> bool:
 
 def _dict_paths(a: "Analysis") -> frozenset[str]:
     out: set[str] = set()
-    for node in ast.walk(a.tree):
+    for node in a.walk(a.tree):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             value = node.value
             if isinstance(value, (ast.Dict, ast.DictComp)) or (

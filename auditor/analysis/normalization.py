@@ -52,7 +52,7 @@ def _count_tables(a: "Analysis") -> set[str]:
     """Count tables over (context, candidate): created with two dimensions (``np.zeros((n, V))``,
     ``torch.zeros(n, V)``) and incremented somewhere (``T[k, v] += 1``, ``np.add.at``, ``index_add_``)."""
     out: set[str] = set()
-    for node in ast.walk(a.tree):
+    for node in a.walk(a.tree):
         if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
             continue
         call = node.value
@@ -65,7 +65,7 @@ def _count_tables(a: "Analysis") -> set[str]:
             out.update(p for t in node.targets if (p := path_of(t)) is not None)
     if not out:
         return out
-    candidates = [n for n in ast.walk(a.tree) if isinstance(n, (ast.AugAssign, ast.Call))]
+    candidates = [n for n in a.walk(a.tree) if isinstance(n, (ast.AugAssign, ast.Call))]
     return out & {path for path, _ in ngram._updates(candidates)}
 
 

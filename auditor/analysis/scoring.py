@@ -157,16 +157,7 @@ def _dist_names(nodes: list[ast.AST]) -> set[str]:
 
 def function_nodes(a: "Analysis", fn: Function | None) -> list[ast.AST]:
     """Every node in ``fn``'s own body (nested defs excluded; module level when ``None``)."""
-    root = a.tree if fn is None else fn.node
-    out: list[ast.AST] = []
-    stack = list(ast.iter_child_nodes(root))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        out.append(node)
-        stack.extend(ast.iter_child_nodes(node))
-    return out
+    return a.body_nodes(fn)
 
 
 def build(a: "Analysis") -> Scoring:
@@ -426,7 +417,7 @@ def _resolve(a: "Analysis", fn: Function, expr: ast.AST, used: list[EnvSetting],
     if name in fn.params:
         value = _param_value(a, fn, name, used)
         return None if config.is_unknown(value) else EnvSetting(name, name, value, fn.node.lineno)
-    defs = [n for n in ast.walk(fn.node) if isinstance(n, ast.Assign) and len(n.targets) == 1
+    defs = [n for n in a.walk(fn.node) if isinstance(n, ast.Assign) and len(n.targets) == 1
             and isinstance(n.targets[0], ast.Name) and n.targets[0].id == name]
     if len(defs) != 1:
         return None

@@ -150,16 +150,7 @@ class Taint:
     # ---- propagation ----------------------------------------------------------------------------
 
     def _body_nodes(self) -> list[ast.AST]:
-        root = self.fn.node if self.fn is not None else self.module.tree
-        out: list[ast.AST] = []
-        stack = list(ast.iter_child_nodes(root))
-        while stack:
-            node = stack.pop()
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                continue
-            out.append(node)
-            stack.extend(ast.iter_child_nodes(node))
-        return out
+        return self.module.body_nodes(self.fn)
 
     def _run(self) -> None:
         body = self._body_nodes()  # walked once: the fixpoint and the return check reuse it

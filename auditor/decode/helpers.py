@@ -364,9 +364,24 @@ class Discovery:
     reached: set[Path] = field(default_factory=set)
 
 
+#: the last discovery, keyed by the very tree it read: the loader and rule PG601 ask the same question
+_last: dict[tuple[Path, Path], tuple[ast.Module, "Discovery"]] = {}
+
+
 def discover(entry: Path, text_path: Path, tree: ast.Module, qualname: Callable[[ast.AST], str | None] | None = None
              ) -> Discovery:
     """Local helpers of the entry script (whose analysed text came from ``text_path``), decoded."""
+    hit = _last.get((entry, text_path))
+    if hit is not None and hit[0] is tree:
+        return hit[1]
+    found = _discover(entry, text_path, tree, qualname)
+    _last.clear()
+    _last[(entry, text_path)] = (tree, found)
+    return found
+
+
+def _discover(entry: Path, text_path: Path, tree: ast.Module, qualname: Callable[[ast.AST], str | None] | None
+              ) -> Discovery:
     from auditor.decode import ForeignFile, MissingFile, OpaqueCode, layers
     from auditor.decode.unpack import import_aliases, qualname_resolver
 

@@ -81,6 +81,8 @@ class InlineSuppressionComment(Rule):
     ]
 
     def check(self, a: Analysis) -> Iterator[Finding]:
+        if not _SUPPRESSION.search(a.source.text):
+            return  # the text holds no such comment anywhere: skip tokenizing (the costly part)
         for line, comment in _comments(a.source.text):
             match = _SUPPRESSION.search(comment)
             if match:

@@ -66,7 +66,8 @@ class Coverage(Probe):
                                    data={"duplicates": int(dup.size)}))
         # a first computation under no_grad is a scoring pass; one with gradients is a training forward,
         # whose later rescoring is the score-before-update probe's business
-        rescored = s.positions[(s.counts > 1) & (s.commit_event != s.first_event) & ~s.first_grad]
+        rescored = s.positions[(s.counts > 1) & (s.commit_event != s.first_event) & ~s.first_grad] \
+            if s.selection in ("last", "min") else s.positions[:0]
         if rescored.size:
             ev = int(s.commit_event[np.searchsorted(s.positions, rescored[0])])
             out.append(self.result(ctx, "FAIL", s.lines.get(ev, line),

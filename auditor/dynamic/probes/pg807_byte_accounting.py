@@ -31,13 +31,14 @@ from auditor.dynamic.probes.base import Probe
 from auditor.findings import Finding, Level, Status
 
 
-def reference_bytes(ctx: Context, positions: np.ndarray) -> int:
+def reference_bytes(ctx: Context, positions: np.ndarray, weights: np.ndarray) -> int:
+    """Reference bytes of the scored targets, each counted as often as the reported total counts it."""
     from reference.tokenizer import build_sentencepiece_luts, load_tokenizer
 
     luts = build_sentencepiece_luts(load_tokenizer(ctx.data.tokenizer), ctx.data.vocab_size)
     stream = torch.from_numpy(ctx.stream)
     pos = torch.from_numpy(positions)
-    return int(luts.token_bytes(stream[pos - 1], stream[pos]).sum())
+    return int((luts.token_bytes(stream[pos - 1], stream[pos]) * torch.from_numpy(weights)).sum())
 
 
 class ByteAccounting(Probe):
@@ -60,9 +61,11 @@ class ByteAccounting(Probe):
             return self.inconclusive(ctx, "the headline line carries no val_loss next to val_bpb")
         if not s.reconciled:
             return self.inconclusive(ctx, s.reason)
-        tokens = int(s.positions.size)
+        # a total that counts some targets twice (e.g. an old sliding tail) divides by their bytes twice too
+        weights = s.counts if s.selection in ("all", "summed") else np.ones_like(s.positions)
+        tokens = int(weights.sum())
         implied = tokens * rep.val_loss / (math.log(2.0) * rep.val_bpb)
-        truth = reference_bytes(ctx, s.positions)
+        truth = reference_bytes(ctx, s.positions, weights)
         # printed rounding of both numbers bounds the relative error of the implied total
         rel = 0.5 * 10.0 ** -rep.loss_decimals / rep.val_loss + 0.5 * 10.0 ** -rep.bpb_decimals / rep.val_bpb
         tol = implied * rel + 0.5
