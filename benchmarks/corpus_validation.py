@@ -24,7 +24,7 @@ import json
 import subprocess
 import sys
 import tempfile
-from collections import Counter, defaultdict
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -69,33 +69,41 @@ def git(repo: Path, *args: str) -> bytes:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True).stdout
 
 
-def materialise(repo: Path, commit: str, folder: str, dest: Path) -> None:
-    archive = git(repo, "archive", "--format=tar", f"{commit}:{folder}")
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+def materialise(repo: Path, commit: str, path: str, dest: Path) -> None:
+    """The file's whole folder; when the snapshot lacks some of its blobs (large files may be listed
+    but absent), the file alone."""
+    folder = str(PurePosixPath(path).parent)
+    try:
+        archive = git(repo, "archive", "--format=tar", f"{commit}:{folder}")
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    except subprocess.CalledProcessError:
+        (dest / PurePosixPath(path).name).write_bytes(git(repo, "show", f"{commit}:{path}"))
 
 
 def audit_one(job: tuple[str, str, str, str, bool]) -> Outcome:
     """Materialise one file's folder and audit the file (statically, or with the dynamic stage)."""
     key, repo, commit, path, dynamic = job
     out = Outcome(key)
-    folder = str(PurePosixPath(path).parent)
-    try:
-        with tempfile.TemporaryDirectory(prefix="pgolf-corpus-") as tmp:
-            materialise(Path(repo), commit, folder, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="pgolf-corpus-") as tmp:
+        try:
+            materialise(Path(repo), commit, path, Path(tmp))
+        except subprocess.CalledProcessError:
+            out.error, out.verdict = "not in the snapshot", "UNAVAILABLE"
+            return out
+        try:
             name = PurePosixPath(path).name
             # a non-Python corpus entry (a shipped C helper) is judged through the script that ships it
             target = Path(tmp) / (name if name.endswith(".py") else "train_gpt.py")
             result = audit(target, AuditOptions(dynamic=dynamic))
-    except Exception as exc:  # noqa: BLE001 - a crash is a measured outcome here
-        out.error, out.verdict = f"crash: {type(exc).__name__}: {exc}", "CRASH"
-        return out
+        except Exception as exc:  # noqa: BLE001 - a crash is a measured outcome here
+            out.error, out.verdict = f"crash: {type(exc).__name__}: {exc}", "CRASH"
+            return out
     out.verdict = result.verdict.value
     if result.verdict is Verdict.ERROR:
         out.error = result.error
+    out.packed = "decoded" in result.extra  # set by the engine whenever a wrapper was decoded
     for f in result.findings:
         out.codes.append(f.code)
-        if f.provenance is not None and f.provenance.is_packed:
-            out.packed = True
         if f.code == "PG901":
             out.packed, out.decoded = True, False
         if f.rule.startswith(EVAL_INTEGRITY_PREFIXES):
@@ -157,13 +165,15 @@ def score_corpus(entries: list[dict], results: dict[str, Outcome], console: Cons
 
 def report_population(name: str, results: dict[str, Outcome], console: Console) -> dict:
     crashes = {k: o.error for k, o in results.items() if o.verdict in ("CRASH", "ERROR")}
+    unavailable = sum(o.verdict == "UNAVAILABLE" for o in results.values())
     false_fail = {k: sorted(o.families_fail) or [c for c in o.codes] for k, o in results.items()
                   if o.integrity_level is Level.FAIL}
     packed = [o for o in results.values() if o.packed]
     decoded = [o for o in packed if o.decoded]
     verdicts = Counter(o.verdict for o in results.values())
     console.print(
-        f"[bold]{name}[/]: {len(results)} files; verdicts {dict(verdicts)}; crashes/errors {len(crashes)}; "
+        f"[bold]{name}[/]: {len(results)} files ({unavailable} not in the snapshot); verdicts {dict(verdicts)}; "
+        f"crashes/errors {len(crashes)}; "
         f"eval-integrity FAILs {len(false_fail)}; packed {len(packed)}, decoded {len(decoded)}"
     )
     for k, err in sorted(crashes.items()):
@@ -180,7 +190,8 @@ def merged_jobs(repo: Path, dynamic: bool) -> list[tuple[str, str, str, str, boo
 
 
 def pr_jobs(repo: Path, limit: int, dynamic: bool) -> list[tuple[str, str, str, str, bool]]:
-    refs = git(repo, "for-each-ref", "--format=%(refname)", "refs/pull").decode().split()
+    refs = [r for r in git(repo, "for-each-ref", "--format=%(refname)", "refs/pull").decode().split()
+            if r.endswith("/head")]
     refs = sorted(refs, key=lambda r: int(r.split("/")[2]))[-limit:]
     jobs = []
     for ref in refs:
