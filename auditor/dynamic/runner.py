@@ -90,14 +90,14 @@ def _blocked(ctx_base: Any, view: TapeView, headline: Any) -> str | None:
     if ctx_base.killed:
         return f"the run was killed: {ctx_base.killed}"
     exc = ctx_base.exception
-    if headline is not None:
+    if headline is not None and exc is None and ctx_base.rc in (0, None):
         return None
     if exc is not None:
         if "pgolf-shim" in exc["msg"]:
             return f"{exc['msg']} (line {exc['at_line']})"
         return f"the script failed at the tiny configuration: {exc['type']}: {exc['msg'][:200]} (line {exc['at_line']})"
     if ctx_base.rc not in (0, None):
-        return f"the script exited with status {ctx_base.rc} before printing a headline"
+        return f"the script exited with status {ctx_base.rc} before finishing"
     return "the run printed no headline val_bpb line with captured scores"
 
 
@@ -137,6 +137,8 @@ def run_dynamic(loaded: Any, static_findings: list[Finding], options: Any = None
                       headline=headline, scores=scores, code_bytes=len(main.text.encode("utf-8")),
                       helper_files=helper_files, tiny_notes=notes + sb.notes)
         ctx.extra["run_code_bytes"] = len(text.encode("utf-8"))
+        ran = {SCRIPT_NAME} | {os.path.basename(e["path"]) for e in view.of("READ") if e["path"].endswith(".py")}
+        ctx.extra["sentencepiece"] = any(b"sentencepiece" in blob for name, blob in files.items() if os.path.basename(name) in ran)
         ctx.blocked = _blocked(base, view, headline)
         if ctx.blocked is None and scores is not None and scores.reconciled and (opts.forks or opts.sweep):
             plan, reason = fork_runs.plan(view, headline, scores, reported, data.vocab_size, data.val_stream, sb, opts.sweep)

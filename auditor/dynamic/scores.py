@@ -15,7 +15,7 @@ import numpy as np
 
 from auditor.dynamic.tape import Pass, Reported
 
-SELECTIONS = ("first", "last", "min", "all", "summed")
+SELECTIONS = ("first", "summed", "last", "min", "all")
 
 
 @dataclass
@@ -29,6 +29,7 @@ class Scores:
     first_event: np.ndarray  # tape index of the first SCORE event per position
     counts: np.ndarray  # how many SCORE events covered each position
     first_grad: np.ndarray  # whether the first computation of each position ran with gradients on
+    last_before: np.ndarray  # tape index of the last SCORE computation of each position up to its commit
     lines: dict[int, int] = field(default_factory=dict)  # committing event index -> code line
     measured: dict[str, float] = field(default_factory=dict)  # mean NLL per selection
     reason: str = ""
@@ -94,6 +95,7 @@ def collect(p: Pass, reported: Reported | None, force: str | None = None) -> Sco
         first_event=np.array([per[q][0][0] for q in positions], dtype=np.int64),
         counts=np.array([len(per[q]) for q in positions], dtype=np.int64),
         first_grad=np.array([grad[per[q][0][0]] for q in positions], dtype=bool),
+        last_before=np.array([max(i for i, _ in per[q] if i <= c) for q, (c, _) in zip(positions, chosen)], dtype=np.int64),
         lines=lines,
         measured=measured,
         reason=reason,
@@ -118,6 +120,8 @@ def _summed(acc: list[dict], per: dict, lines: dict, grad: dict, measured: dict)
         first_event=np.array([per[q][0][0] if q in per else first[q][0] for q in positions], dtype=np.int64),
         counts=np.array([counts[q] for q in positions], dtype=np.int64),
         first_grad=np.array([grad.get(per[q][0][0], False) if q in per else False for q in positions], dtype=bool),
+        last_before=np.array([max([i for i, _ in per.get(q, []) if i <= first[q][0]] or [first[q][0]]) for q in positions],
+                             dtype=np.int64),
         lines=lines,
         measured=measured,
     )

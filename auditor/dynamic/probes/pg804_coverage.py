@@ -8,6 +8,8 @@ How it decides
     FAIL (VAL-FULL-COVERAGE) when positions are missing: subsets, dropped tails, random minibatches.
     FAIL (C4-SINGLE-PASS) when positions were scored (without gradients) and scored again in the pass,
     and the reported total is made of a later computation than the first (rescoring, two passes).
+    Positions counted twice only inside the final window are the sliding-window tail bug that PR #1218
+    fixed (REFERENCE-STACK §2.5; about 0.003% of tokens at full size, carried by merged records): REVIEW.
     PASS when each position's reported score is its first and every position is covered.
 Why it matters
     VAL-FULL-COVERAGE (README; ruling on PR #1835) and C4-SINGLE-PASS (Issue #1017 condition 4;
@@ -59,16 +61,21 @@ class Coverage(Probe):
                                    data={"missing": int(missing.size), "targets": n}))
         if s.selection in ("all", "summed") and (s.counts > 1).any():
             dup = s.positions[s.counts > 1]
-            out.append(self.result(ctx, "FAIL", line, f"{dup.size} positions are counted more than once in the reported total",
-                                   [f"double-counted positions {fmt_positions(dup)}",
-                                    f"mean over the counted computations {s.measured[s.selection]:.8f} equals the reported "
-                                    f"val_loss {ctx.reported.val_loss}"],
-                                   data={"duplicates": int(dup.size)}))
+            evidence = [f"double-counted positions {fmt_positions(dup)}",
+                        f"mean over the counted computations {s.measured[s.selection]:.8f} equals the reported "
+                        f"val_loss {ctx.reported.val_loss}"]
+            finding = self.result(ctx, "FAIL", line, f"{dup.size} positions are counted more than once in the reported total",
+                                  evidence, data={"duplicates": int(dup.size)})
+            if dup.min() > n - SEQ_LEN:
+                # the sliding-window tail bug fixed in PR #1218 (REFERENCE-STACK §2.5): only the last window's
+                # positions repeat, ~0.003% of tokens at full size; merged records carried it, so a reviewer weighs it
+                finding.level = Level.REVIEW
+                finding.message += " (only in the final window: the pre-PR #1218 sliding-window tail bug)"
+            out.append(finding)
         # a first computation under no_grad is a scoring pass; one with gradients is a training forward,
         # whose later rescoring is the score-before-update probe's business
-        rescored = s.positions[(s.counts > 1) & (s.commit_event != s.first_event) & ~s.first_grad] \
-            if s.selection in ("last", "min") else s.positions[:0]
-        if rescored.size:
+        rescored = s.positions[(s.last_before != s.first_event) & ~s.first_grad]
+        if rescored.size and s.selection != "all":
             ev = int(s.commit_event[np.searchsorted(s.positions, rescored[0])])
             out.append(self.result(ctx, "FAIL", s.lines.get(ev, line),
                                    f"{rescored.size} positions were scored more than once and the reported total uses a later "

@@ -13,7 +13,8 @@ How it decides
 Why it matters
     TOKENIZER-BYTES and BPB-FORMULA (README criterion 2; leaderboard fix PR #1806; Issues #897, #1719).
 Outcomes
-    INCONCLUSIVE without a headline, without val_loss next to val_bpb, or with unreconciled scores.
+    INCONCLUSIVE without a headline, without val_loss next to val_bpb, with unreconciled scores, or
+    when the script uses no SentencePiece tokenizer (its own byte-level format is not the probe data's).
 Known gaps
     A custom tokenizer shipped with the submission is replaced by the probe tokenizer, so its own
     vocabulary is not measured (the static LUT rules cover it).
@@ -24,7 +25,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 
 from auditor.dynamic.context import Context
 from auditor.dynamic.probes.base import Probe
@@ -33,6 +33,8 @@ from auditor.findings import Finding, Level, Status
 
 def reference_bytes(ctx: Context, positions: np.ndarray, weights: np.ndarray) -> int:
     """Reference bytes of the scored targets, each counted as often as the reported total counts it."""
+    import torch  # deferred: the rule catalog imports this module without torch
+
     from reference.tokenizer import build_sentencepiece_luts, load_tokenizer
 
     luts = build_sentencepiece_luts(load_tokenizer(ctx.data.tokenizer), ctx.data.vocab_size)
@@ -61,6 +63,9 @@ class ByteAccounting(Probe):
             return self.inconclusive(ctx, "the headline line carries no val_loss next to val_bpb")
         if not s.reconciled:
             return self.inconclusive(ctx, s.reason)
+        if not ctx.extra.get("sentencepiece", True):
+            return self.inconclusive(ctx, "the script uses no SentencePiece tokenizer (e.g. raw bytes); its byte "
+                                     "accounting cannot be measured on the probe tokenizer's data")
         # a total that counts some targets twice (e.g. an old sliding tail) divides by their bytes twice too
         weights = s.counts if s.selection in ("all", "summed") else np.ones_like(s.positions)
         tokens = int(weights.sum())

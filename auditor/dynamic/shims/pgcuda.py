@@ -50,12 +50,13 @@ class device(metaclass=_DeviceMeta):  # noqa: N801 - replaces torch.device
 
 #: extra taps called as ``tap(func, args, kwargs, result) -> result`` (set by pgtape)
 TAPS: list[Callable[..., Any]] = []
-_TENSOR_TO = {torch.Tensor.to, torch.Tensor.cuda, torch.Tensor.pin_memory}
 
 
 class CpuMode(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = dict(kwargs or {})
+        if kwargs.get("pin_memory"):
+            kwargs["pin_memory"] = False  # pinned host memory needs an accelerator
         if "device" in kwargs:
             kwargs["device"] = _map(kwargs["device"])
         if func is torch.Tensor.cuda or func is torch.Tensor.pin_memory:
@@ -217,8 +218,41 @@ def _skip_dynamo_disable() -> None:
                 fn.__dynamo_disable = fn
 
 
+def _noop_dynamo_reset() -> None:
+    """``torch._dynamo.reset()`` would import inductor, which imports triton and meets the stand-in;
+    with ``torch.compile`` an identity there is nothing to reset."""
+    import importlib.abc
+    import importlib.util
+    import sys
+
+    def patch(module: Any) -> None:
+        module.reset = lambda *a, **k: None
+
+    if "torch._dynamo" in sys.modules:
+        patch(sys.modules["torch._dynamo"])
+        return
+
+    class Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+            if name != "torch._dynamo":
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            original = spec.loader.exec_module
+
+            def exec_module(module: Any) -> None:
+                original(module)
+                patch(module)
+
+            spec.loader.exec_module = exec_module
+            return spec
+
+    sys.meta_path.insert(0, Finder())
+
+
 def install() -> None:
     _skip_dynamo_disable()
+    _noop_dynamo_reset()
     torch.device = device
     _install_cuda_module()
     torch.autocast = autocast

@@ -93,6 +93,13 @@ class Tape:
         if isinstance(t, torch.Tensor):
             if t.dtype not in _INT_DTYPES or t.numel() < 4 or t.is_meta:
                 return None
+            base = t._base
+            if base is not None and base.dim() >= 2 and base.numel() == t.numel() and base.is_contiguous() \
+                    and t.is_contiguous():
+                # a flattened batch: map its rows (windows), not the stitched sequence
+                rows = base.detach().to("cpu").to(torch.int64).reshape(-1, base.shape[-1]).numpy()
+                pos = self.index.positions(rows).reshape(-1)
+                return pos if (pos >= 0).any() else None
             arr = t.detach().to("cpu").to(torch.int64).numpy()
         elif isinstance(t, np.ndarray):
             if t.dtype.kind not in "iu" or t.size < 4:
