@@ -119,10 +119,10 @@ class Finding:
     #: set by a maintainer waiver (``{"reason": ..., "ruling": URL}``): reported, but not counted in the verdict
     waived: dict[str, str] | None = None
 
-    @property
-    def fingerprint(self) -> str:
-        """Stable across runs and across unrelated edits above the line: code + path + the message."""
-        digest = hashlib.sha256(f"{self.code}|{self.path}|{self.message}".encode()).hexdigest()
+    def fingerprint(self, shown_path: str) -> str:
+        """Stable across runs, checkouts and unrelated edits above the line: code + the path as the
+        report shows it (relative to the report's root) + the message."""
+        digest = hashlib.sha256(f"{self.code}|{shown_path}|{self.message}".encode()).hexdigest()
         return digest[:16]
 
     def sort_key(self) -> tuple[int, str, int, str]:

@@ -46,7 +46,7 @@ def finding_dict(f: Finding, root: Path) -> dict[str, Any]:
         "end_line": f.end_line,
         "message": f.message,
         "evidence": list(f.evidence),
-        "fingerprint": f.fingerprint,
+        "fingerprint": f.fingerprint(display_path(f.path, root)),
         "provenance": None
         if f.provenance is None
         else {

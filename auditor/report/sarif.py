@@ -94,7 +94,7 @@ def result(f: Finding, index: dict[str, int], root: Path) -> dict[str, Any]:
                 }
             }
         ],
-        "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
+        "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint(display_path(f.path, root))},
         "properties": properties,
     }
     if f.code in index:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema
 
-from auditor.findings import InputResult, Level
+from auditor.findings import Finding, InputResult, Level, Source
 from findings_factory import finding
 from auditor.report import ReportContext
 from auditor.report.json_report import build, exit_code, render, schema
@@ -49,7 +49,7 @@ def test_input_and_finding_fields(results, ctx) -> None:
         "end_line": 3,
         "message": "leak() called on validation tokens",
         "evidence": ["leak(x)"],
-        "fingerprint": results[0].findings[1].fingerprint,
+        "fingerprint": results[0].findings[1].fingerprint("records/a/train_gpt.py"),
         "provenance": {"packed_path": "records/a/train_gpt.py", "chain": [], "wrapper_line": None},
         "status": "maintainer ruling",
         "docs_url": "https://github.com/pgolf-audit/pgolf-audit/blob/main/docs/rules/PG990.md",
@@ -100,3 +100,12 @@ def test_render_is_plain_json_with_trailing_newline(results) -> None:
     text = render(results, ReportContext(root=Path("/elsewhere")))
     assert text.endswith("}\n")
     assert json.loads(text)["inputs"][0]["path"] == "/repo/records/a/train_gpt.py"
+
+
+def test_fingerprints_do_not_depend_on_where_the_checkout_lives(tmp_path: Path) -> None:
+    def report(root: Path) -> str:
+        f = Finding("PG301", "C3-a", Level.FAIL, Source.STATIC, str(root / "records/a/train_gpt.py"), 3, "m")
+        result = InputResult(path=str(root / "records/a"), sha256=None, findings=[f])
+        return build([result], ReportContext(root=root))["inputs"][0]["findings"][0]["fingerprint"]
+
+    assert report(tmp_path / "one") == report(tmp_path / "two")

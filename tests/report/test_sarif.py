@@ -56,7 +56,7 @@ def test_results_levels_locations_and_fingerprints(results, ctx) -> None:
     first = run["results"][0]
     assert first["locations"][0]["physicalLocation"]["artifactLocation"] == {"uri": "records/a/train_gpt.py", "uriBaseId": "%SRCROOT%"}
     assert first["locations"][0]["physicalLocation"]["region"] == {"startLine": 2, "endLine": 3}
-    assert first["partialFingerprints"] == {FINGERPRINT_KEY: results[0].findings[1].fingerprint}
+    assert first["partialFingerprints"] == {FINGERPRINT_KEY: results[0].findings[1].fingerprint("records/a/train_gpt.py")}
     assert first["properties"] == {
         "verdict": "FAIL", "source": "static", "confidence": "high", "rule": "TEST-LEAK", "evidence": ["leak(x)"], "provenance": []
     }
