@@ -225,46 +225,7 @@ class _SplitTaint(Taint):
     what that function returns (``train_model(h, val_data)`` returns a model, not validation data);
     a method call also through its receiver; constructing a local class through its arguments (the
     object holds them). Library calls keep the base rule (any tainted argument taints the result).
-    Past the depth bound, local calls fall back to the base rule.
-
-    The flows of each scope are prepared once per file (``prep``) and shared by every instance."""
-
-    def __init__(self, module, fn, seed, initial=(), depth=3, memo=None, prep=None) -> None:
-        self._prep: dict = {} if prep is None else prep
-        super().__init__(module, fn, seed, initial, depth, memo)
-
-    def _prepared(self) -> tuple[list, dict[str, list[int]], list[ast.AST]]:
-        key = id(self.fn)
-        if key not in self._prep:
-            body = self._body_nodes()
-            flows = [f for n in body for f in _flows(n)]
-            mentions: dict[str, list[int]] = {}
-            for i, (_, value) in enumerate(flows):
-                if value is not None:
-                    for name in {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}:
-                        mentions.setdefault(name, []).append(i)
-            rets = [n.value for n in body if isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom)) and n.value]
-            self._prep[key] = (flows, mentions, rets)
-        return self._prep[key]
-
-    def _run(self) -> None:
-        flows, mentions, rets = self._prepared()
-        done = [False] * len(flows)
-        pending: set[int] | range = range(len(flows))
-        while pending:
-            roots: set[str] = set()
-            for i in sorted(pending):
-                targets, value = flows[i]
-                if done[i] or value is None or not self.is_tainted(value):
-                    continue
-                done[i] = True
-                for t in targets:
-                    for name in _bound_paths(t):
-                        if name not in self.names:
-                            self.names.add(name)
-                            roots.add(name.split(".")[0])
-            pending = {i for r in roots for i in mentions.get(r, ()) if not done[i]}
-        self._returns = any(self.is_tainted(v) for v in rets)
+    Past the depth bound, local calls fall back to the base rule."""
 
     def is_tainted(self, expr: ast.AST | None) -> bool:
         if expr is None:
@@ -316,7 +277,7 @@ class _SplitTaint(Taint):
             key = (target, frozenset(bound))
             if key not in self._memo:
                 self._memo[key] = False  # breaks recursion cycles
-                inner = type(self)(self.module, target, self.seed, bound, self.depth - 1, self._memo, self._prep)
+                inner = type(self)(self.module, target, self.seed, bound, self.depth - 1, self._memo)
                 self._memo[key] = inner.returns_taint
             if self._memo[key]:
                 return True
@@ -429,7 +390,7 @@ def _scopes(a: "Analysis") -> list[Scope]:
     return [None, *a.functions.values()]
 
 
-def _propagate(a: "Analysis", seed: _Seeds, index: dict[Scope, _Index], prep: dict) -> dict[Scope, Taint]:
+def _propagate(a: "Analysis", seed: _Seeds, index: dict[Scope, _Index]) -> dict[Scope, Taint]:
     """Taint every scope, binding tainted call arguments to callee parameters until nothing changes.
 
     Scopes with no seed and no tainted parameter are skipped (their taint is empty), which keeps the
@@ -455,7 +416,7 @@ def _propagate(a: "Analysis", seed: _Seeds, index: dict[Scope, _Index], prep: di
             budget -= 1
             fn = work.pop()
             queued.discard(id(fn))
-            t = _SplitTaint(a, fn, seed, initial[fn], 3, memo, prep)
+            t = _SplitTaint(a, fn, seed, initial[fn], 3, memo)
             taints[fn] = t
             if not t.names and not initial[fn]:
                 continue
@@ -691,9 +652,8 @@ class _Builder:
             if isinstance(t, ast.Name)
         }
         self.val_seed, train_seed = _Seeds(0), _Seeds(1)
-        prep: dict = {}
-        self.val = _propagate(a, self.val_seed, self.index, prep)
-        self.train = _propagate(a, train_seed, self.index, prep)
+        self.val = _propagate(a, self.val_seed, self.index)
+        self.train = _propagate(a, train_seed, self.index)
         self.by_fn: dict[Scope, list[Event]] = {}
         self._loop_names: dict[tuple[int, int], set[str]] = {}
         self._bindings_cache: dict[Scope, dict[str, list[ast.AST]]] = {}

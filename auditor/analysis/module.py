@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import ast
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from auditor.analysis import config
 from auditor.analysis.config import EnvSetting
@@ -29,6 +29,8 @@ from auditor.source import SourceFile
 if TYPE_CHECKING:
     from auditor.analysis.program import HelperContext
 
+
+T = TypeVar("T")
 
 #: deepest syntax tree analysed: CPython's compiler itself gives up around here, so deeper source
 #: cannot run either
@@ -107,6 +109,7 @@ class Module:
         self._state: dict[Function, Liveness] = {}
         self._walks: dict[ast.AST, list[ast.AST]] = {}
         self._bodies: dict[ast.AST, list[ast.AST]] = {}
+        self._scope_memo: dict[tuple[str, ast.AST], object] = {}
         #: references to local functions from module-level code: the script's entry points
         self._module_refs: list[tuple[Function, Gate | None, ast.AST]] = []
         self._index()
@@ -273,6 +276,13 @@ class Module:
         if found is None:
             found = self._walks[node] = list(ast.walk(node))
         return found
+
+    def scope_memo(self, kind: str, fn: Function | None, build: Callable[[], T]) -> T:
+        """A per-function fact named ``kind``, built once per file (module level when ``fn`` is None)."""
+        key = (kind, self.tree if fn is None else fn.node)
+        if key not in self._scope_memo:
+            self._scope_memo[key] = build()
+        return self._scope_memo[key]
 
     def body_nodes(self, fn: Function | None) -> list[ast.AST]:
         """Every node in ``fn``'s own body, nested ``def``/``class``/``lambda`` bodies excluded

@@ -152,16 +152,23 @@ class Taint:
     def _body_nodes(self) -> list[ast.AST]:
         return self.module.body_nodes(self.fn)
 
-    def _run(self) -> None:
-        body = self._body_nodes()  # walked once: the fixpoint and the return check reuse it
+    def _flow_index(self) -> tuple[list, dict[str, list[int]], list[ast.AST]]:
+        """The scope's flows, which names each flow's value mentions, and its returned values: they do
+        not depend on the seed, so every taint of the same function in one file shares them."""
+        body = self._body_nodes()
         flows = [f for n in body for f in _flows(n)]
-        # Semi-naive fixpoint: a flow once tainted stays tainted, and an untainted flow is re-checked
-        # only when a name it mentions became tainted (same result as re-checking every flow).
         mentions: dict[str, list[int]] = {}
         for i, (_, value) in enumerate(flows):
             if value is not None:
                 for name in {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}:
                     mentions.setdefault(name, []).append(i)
+        rets = [n.value for n in body if isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom)) and n.value]
+        return flows, mentions, rets
+
+    def _run(self) -> None:
+        flows, mentions, rets = self.module.scope_memo("taint-flows", self.fn, self._flow_index)
+        # Semi-naive fixpoint: a flow once tainted stays tainted, and an untainted flow is re-checked
+        # only when a name it mentions became tainted (same result as re-checking every flow).
         done = [False] * len(flows)
         pending: Iterable[int] = range(len(flows))
         while pending:
@@ -177,9 +184,7 @@ class Taint:
                             self.names.add(name)
                             roots.add(name.split(".")[0])
             pending = {i for r in roots for i in mentions.get(r, ()) if not done[i]}
-        self._returns = any(
-            isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom)) and self.is_tainted(n.value) for n in body
-        )
+        self._returns = any(self.is_tainted(v) for v in rets)
 
 
 def _flows(node: ast.AST) -> list[tuple[list[ast.AST], ast.AST | None]]:
