@@ -101,29 +101,52 @@ def _walk(folder: Path, depth: int) -> list[Path]:
     return out
 
 
+@dataclass
+class _Scan:
+    """The nodes of one tree a finder needs, and its parent links: one pass, shared by every finder
+    over the same tree (the loader, the helper rules and the native-code check ask in turn)."""
+
+    calls: list[ast.Call] = field(default_factory=list)
+    import_nodes: list[ast.Import | ast.ImportFrom] = field(default_factory=list)
+    strings: list[ast.Constant] = field(default_factory=list)
+    assigns: list[ast.Assign] = field(default_factory=list)
+    parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
+
+
+#: recent scans by tree identity (the tree is kept with its scan, so an id is never reused meanwhile)
+_scans: dict[int, tuple[ast.Module, _Scan]] = {}
+_MAX_SCANS = 8
+
+
+def _scan(tree: ast.Module) -> _Scan:
+    hit = _scans.get(id(tree))
+    if hit is not None and hit[0] is tree:
+        return hit[1]
+    scan = _Scan()
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            scan.parents[child] = node
+        if isinstance(node, ast.Call):
+            scan.calls.append(node)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            scan.import_nodes.append(node)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            scan.strings.append(node)
+        elif isinstance(node, ast.Assign):
+            scan.assigns.append(node)
+    if len(_scans) >= _MAX_SCANS:
+        _scans.clear()
+    _scans[id(tree)] = (tree, scan)
+    return scan
+
+
 class _Finder:
     def __init__(self, tree: ast.Module, qualname: Callable[[ast.AST], str | None], here: Path, folder: Path,
                  parents: dict[ast.AST, ast.AST] | None) -> None:
         self.qualname, self.here, self.folder = qualname, here, folder
-        # one pass over the tree: parent links (unless the caller has them) and the nodes of interest
-        own = {} if parents is None else None
-        self.calls: list[ast.Call] = []
-        self.import_nodes: list[ast.Import | ast.ImportFrom] = []
-        self.strings: list[ast.Constant] = []
-        self.assigns: list[ast.Assign] = []
-        for node in ast.walk(tree):
-            if own is not None:
-                for child in ast.iter_child_nodes(node):
-                    own[child] = node
-            if isinstance(node, ast.Call):
-                self.calls.append(node)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                self.import_nodes.append(node)
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                self.strings.append(node)
-            elif isinstance(node, ast.Assign):
-                self.assigns.append(node)
-        self.parents = own if own is not None else parents
+        scan = _scan(tree)
+        self.calls, self.import_nodes, self.strings, self.assigns = scan.calls, scan.import_nodes, scan.strings, scan.assigns
+        self.parents = parents or scan.parents
         #: values assigned to each plain name (a name bound otherwise, e.g. by a loop, has none)
         self.bound: dict[str, list[ast.expr]] = {}
         for assign in self.assigns:
