@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from auditor.analysis import bytes_lut, scoring
 from auditor.analysis.module import Function
-from auditor.analysis.scoring import LOSS_FNS, base_paths, call_name, function_nodes
+from auditor.analysis.scoring import LOSS_FNS, base_paths, call_name
 from auditor.analysis.taint import Taint, path_of
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class BpbFacts:
 
 def bodies(a: "Analysis") -> dict[Function | None, list[ast.AST]]:
     """Every scope's own nodes, walked once per file (``a.fact(bpb.bodies)``)."""
-    return {fn: function_nodes(a, fn) for fn in [None, *a.functions.values()]}
+    return {fn: a.body_nodes(fn) for fn in [None, *a.functions.values()]}
 
 
 class _NoBytes:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from auditor.analysis import config
 from auditor.analysis.events import Kind, build_events
 from auditor.analysis.module import Function
-from auditor.analysis.scoring import call_name, function_nodes
+from auditor.analysis.scoring import call_name
 from auditor.analysis.taint import path_of
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ class _Keys:
     def defs(self, fn: Function | None) -> dict[str, list[ast.AST]]:
         if fn not in self._defs:
             out: dict[str, list[ast.AST]] = {}
-            for n in function_nodes(self.a, fn):
+            for n in self.a.body_nodes(fn):
                 if isinstance(n, ast.Assign):
                     for t in n.targets:
                         if (p := path_of(t)) is not None:
@@ -174,7 +174,7 @@ def build(a: "Analysis") -> ExternalFacts:
     tokenizer: set[str] = set()
     calls: list[tuple[Function | None, ast.Call]] = []
     for fn in [None, *a.functions.values()]:
-        for n in function_nodes(a, fn):
+        for n in a.body_nodes(fn):
             if not isinstance(n, ast.Call):
                 continue
             calls.append((fn, n))

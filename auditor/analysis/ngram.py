@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from auditor.analysis import scoring
 from auditor.analysis.module import Function
-from auditor.analysis.scoring import call_name, function_nodes, is_log_call
+from auditor.analysis.scoring import call_name, is_log_call
 from auditor.analysis.taint import Taint, path_of
 from auditor.analysis.taint import _bound_paths, _flows as taint_flows
 
@@ -113,7 +113,7 @@ class _FnFacts:
     def __init__(self, owner: "_Builder", fn: Function | None) -> None:
         self.owner = owner
         self.fn = fn
-        self.nodes = function_nodes(owner.a, fn)
+        self.nodes = owner.a.body_nodes(fn)
         self.shifted = self._shifted_bases()
         self.unpacked = owner.keyed_unpacks(self)
         targets = owner.sc.targets_of(fn)
@@ -369,7 +369,7 @@ def build(a: "Analysis") -> NgramFacts:
     b = _Builder(a)
     res = NgramFacts()
     for fn in [None, *a.functions.values()]:
-        raw = function_nodes(a, fn)
+        raw = a.body_nodes(fn)
         reads = [(n, rk) for n in raw if (rk := _read_key(n)) is not None]
         if not reads:
             continue

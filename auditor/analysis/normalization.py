@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from auditor.analysis import bpb, ngram, scoring
 from auditor.analysis.module import Function
-from auditor.analysis.scoring import call_name, is_log_call
+from auditor.analysis.scoring import Site, call_name, is_log_call
 from auditor.analysis.taint import Taint, path_of
 
 if TYPE_CHECKING:
@@ -32,13 +32,6 @@ if TYPE_CHECKING:
 CREATORS_2D = frozenset({"zeros", "ones", "full", "empty"})
 EXP_FNS = frozenset({"exp"})
 POW_FNS = frozenset({"pow", "power", "float_power"})
-
-
-@dataclass
-class Site:
-    fn: Function | None
-    node: ast.AST
-    what: str
 
 
 @dataclass

@@ -155,16 +155,11 @@ def _dist_names(nodes: list[ast.AST]) -> set[str]:
     return out
 
 
-def function_nodes(a: "Analysis", fn: Function | None) -> list[ast.AST]:
-    """Every node in ``fn``'s own body (nested defs excluded; module level when ``None``)."""
-    return a.body_nodes(fn)
-
-
 def build(a: "Analysis") -> Scoring:
     """The :class:`Scoring` fact of one file (use through ``a.fact(scoring.build)``)."""
     res = Scoring()
     scopes: list[Function | None] = [None, *a.functions.values()]
-    bodies = {fn: function_nodes(a, fn) for fn in scopes}
+    bodies = {fn: a.body_nodes(fn) for fn in scopes}
     calls: dict[Function | None, list[ast.Call]] = {}
     for fn in scopes:
         nodes = bodies[fn]
@@ -255,7 +250,7 @@ def build_gating(a: "Analysis") -> Gating:
     sc = a.fact(build)
     res = Gating()
     for fn in [None, *a.functions.values()]:
-        nodes = function_nodes(a, fn)
+        nodes = a.body_nodes(fn)
         res.gated_hints.extend(_gated_hint_writes(a, fn, nodes))
         targets = sc.targets_of(fn)
         if not targets:

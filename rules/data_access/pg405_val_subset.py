@@ -31,7 +31,7 @@ import re
 from collections.abc import Iterator
 
 from auditor.analysis import Analysis, config, scoring
-from auditor.analysis.scoring import _param_value, function_nodes
+from auditor.analysis.scoring import _param_value
 from auditor.analysis.taint import path_of
 from auditor.findings import Finding, Level, Status
 from auditor.rule import Invalid, Rule, Valid
@@ -130,7 +130,7 @@ class ValSubset(Rule):
             if not val_params:
                 continue
             taint = a.taint(fn, lambda n: False, val_params)
-            for node in function_nodes(a, fn):
+            for node in a.body_nodes(fn):
                 if not (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice)
                         and node.slice.upper is not None and taint.is_tainted(node.value)):
                     continue

@@ -19,6 +19,26 @@ class Probe(RuleInfo):
     def run(self, ctx: Context) -> list[Finding]:
         raise NotImplementedError
 
+    @staticmethod
+    def scores_blocker(ctx: Context) -> str | None:
+        """Why the value-level probes cannot decide (no per-token scores that add up to the reported
+        total), or None when they can."""
+        if ctx.scores is None:
+            return ctx.blocked or "the run reported no headline val_bpb"
+        if not ctx.scores.reconciled:
+            return ctx.scores.reason
+        return None
+
+    @staticmethod
+    def forks_blocker(ctx: Context, what: str) -> str | None:
+        """Why the perturbation forks (``what``: flip, sweep) give no evidence, or None."""
+        f = ctx.forks
+        if f is None or f.control is None:
+            return f.reason if f else f"the {what} forks did not run"
+        if f.reason or f.problems:
+            return f.reason or "; ".join(f.problems)
+        return None
+
     def result(self, ctx: Context, outcome: str, line: int, message: str, evidence: list[str] | None = None,
                rule: str | None = None, data: dict | None = None, confidence: Confidence | None = None) -> Finding:
         """``outcome`` is PASS, FAIL or INCONCLUSIVE; PASS → INFO, INCONCLUSIVE → REVIEW."""

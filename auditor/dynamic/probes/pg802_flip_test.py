@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from auditor.dynamic.context import Context
-from auditor.dynamic.probes.base import INCONCLUSIVE, Probe, fmt_positions
+from auditor.dynamic.probes.base import Probe, fmt_positions
 from auditor.findings import Finding, Level, Status
 
 TOL = 1e-6
@@ -45,16 +45,12 @@ class FlipTest(Probe):
     hint = "Make every quantity used to score x_t a function of x_<t only (keys, gates, weights, updates)."
 
     def run(self, ctx: Context) -> list[Finding]:
-        s = ctx.scores
-        if s is None:
-            return self.inconclusive(ctx, ctx.blocked or "the run reported no headline val_bpb")
-        if not s.reconciled:
-            return self.inconclusive(ctx, s.reason)
+        why = self.scores_blocker(ctx)
+        if why is None:
+            why = self.forks_blocker(ctx, "flip")
+        if why is not None:
+            return self.inconclusive(ctx, why)
         f = ctx.forks
-        if f is None or f.control is None:
-            return self.inconclusive(ctx, f.reason if f else "the flip forks did not run")
-        if f.reason or f.problems:
-            return self.inconclusive(ctx, f.reason or "; ".join(f.problems))
         ctrl = f.control
         tested = []
         for vid, (edits, child) in sorted(f.variants.items()):

@@ -45,16 +45,12 @@ class VocabSweep(Probe):
     hint = "Score -log q(x_t) under a distribution over all V ids that sums to 1 (softmax or explicit Z)."
 
     def run(self, ctx: Context) -> list[Finding]:
-        s = ctx.scores
-        if s is None:
-            return self.inconclusive(ctx, ctx.blocked or "the run reported no headline val_bpb")
-        if not s.reconciled:
-            return self.inconclusive(ctx, s.reason)
+        why = self.scores_blocker(ctx)
+        if why is None:
+            why = self.forks_blocker(ctx, "sweep")
+        if why is not None:
+            return self.inconclusive(ctx, why)
         f = ctx.forks
-        if f is None or f.control is None:
-            return self.inconclusive(ctx, f.reason if f else "the sweep forks did not run")
-        if f.reason or f.problems:
-            return self.inconclusive(ctx, f.reason or "; ".join(f.problems))
         sweep = {vid: v for vid, v in f.variants.items() if vid.startswith("sweep")}
         if not sweep:
             return self.inconclusive(ctx, "the vocabulary sweep was not run")

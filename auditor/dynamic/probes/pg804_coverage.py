@@ -44,11 +44,10 @@ class Coverage(Probe):
     hint = "Score every val target once, in one left-to-right pass, and report that pass."
 
     def run(self, ctx: Context) -> list[Finding]:
+        why = self.scores_blocker(ctx)
+        if why is not None:
+            return self.inconclusive(ctx, why)
         s = ctx.scores
-        if s is None:
-            return self.inconclusive(ctx, ctx.blocked or "the run reported no headline val_bpb")
-        if not s.reconciled:
-            return self.inconclusive(ctx, s.reason)
         n = ctx.stream.size - 1
         expected = np.arange(1, n + 1)
         missing = np.setdiff1d(expected, s.positions)

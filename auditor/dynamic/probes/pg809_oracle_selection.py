@@ -38,11 +38,10 @@ class OracleSelection(Probe):
     hint = "Pick the scorer (or the mixing weight) from the prefix only, never from which scores lower."
 
     def run(self, ctx: Context) -> list[Finding]:
+        why = self.scores_blocker(ctx)
+        if why is not None:
+            return self.inconclusive(ctx, why)
         s = ctx.scores
-        if s is None:
-            return self.inconclusive(ctx, ctx.blocked or "the run reported no headline val_bpb")
-        if not s.reconciled:
-            return self.inconclusive(ctx, s.reason)
         multi = s.positions[s.counts > 1]
         if s.selection == "min" and multi.size:
             ev = int(s.commit_event[np.searchsorted(s.positions, multi[0])])
