@@ -133,7 +133,8 @@ def _audit_file(
     if loaded.opaque:  # what the decoder could not read; rules report it, the list shows all of it
         result.extra["opaque"] = [{"path": o.path, "line": o.line, "reason": o.reason} for o in loaded.opaque]
     if dynamic:
-        findings += _stage("auditor.dynamic", "run_dynamic").run_dynamic(loaded, findings, options)
+        findings += _stage("auditor.dynamic", "run_dynamic").run_dynamic(
+            loaded, findings, options, run_config.values if run_config else None)
     result.findings.extend(findings)
     attach_excerpts(result.findings, sources)
     return loaded

@@ -121,6 +121,7 @@ class Rule(RuleInfo):
         end_line = None if isinstance(node, int) else getattr(node, "end_lineno", None)
         lvl = self.level if level is None else level
         notes = list(evidence)
+        data: dict[str, str] = {}
         if not isinstance(node, int):
             live = a.liveness(node)
             if live.dead:
@@ -131,6 +132,7 @@ class Rule(RuleInfo):
                 lvl = Level.WARN if live.gate.setting.overridden else Level.REVIEW
                 message = f"{message} (live only when {live.gate.describe()})"
                 notes.append(f"gated by {live.gate.describe()} at line {live.gate.line}")
+                data["gate"] = live.gate.setting.env
         if self.status is Status.DISPUTED and lvl > Level.REVIEW:
             lvl = Level.REVIEW
         if not notes:
@@ -148,4 +150,5 @@ class Rule(RuleInfo):
             confidence=confidence or self.confidence,
             name=self.name,
             provenance=a.source.provenance,
+            data=data,
         )

@@ -1,9 +1,10 @@
 """Dynamic audit of the challenge's merged records (local measurement; nothing is committed).
 
 Materializes each record folder of a checkout of openai/parameter-golf with ``git archive``, loads it
-with the auditor's decoder, runs ``run_dynamic`` and prints per record: seconds, peak RSS, whether
-the run reached a verdict (PG800 PASS) and the reason when it did not, plus each probe's outcome.
-Usage: ``python benchmarks/dynamic_records.py REPO [--limit N] [--every K] [--forks] [--json OUT]``;
+with the auditor's decoder, runs ``run_dynamic`` under the folder's run configuration and prints per
+record: seconds, peak RSS, whether the run reached a verdict (PG800 PASS) and the reason when it did
+not, plus each probe's outcome.
+Usage: ``python benchmarks/dynamic_records.py REPO [--limit N] [--every K] [--match TEXT] [--forks] [--json OUT]``;
 with ``--corpus dev-corpus.json`` it audits the corpus entries (``commit:path``) instead and prints
 each entry's expected verdict and labels next to the dynamic FAILs.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from auditor.decode import InputError, load
 from auditor.dynamic.runner import DynamicOptions, run_dynamic
+from auditor.package.runconfig import run_configuration
 
 
 def record_folders(repo: Path) -> list[str]:
@@ -46,12 +48,15 @@ def main() -> None:
     ap.add_argument("--forks", action="store_true", help="also run the flip test and the sampled sweep")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--corpus", type=Path)
+    ap.add_argument("--match", help="only folders whose path contains this text")
     args = ap.parse_args()
     if args.corpus:
         entries = json.loads(args.corpus.read_text())
         folders = [(e["commit"], str(Path(e["path"]).parent), e) for e in entries][:: args.every]
     else:
         folders = [("HEAD", f, None) for f in record_folders(args.repo)[:: args.every]]
+    if args.match:
+        folders = [f for f in folders if args.match in f[1]]
     if args.limit:
         folders = folders[: args.limit]
     opts = DynamicOptions(forks=args.forks, sweep=args.forks, wall_s=120.0)
@@ -65,7 +70,7 @@ def main() -> None:
                 continue
             start = time.monotonic()
             try:
-                findings = run_dynamic(load(script), [], opts)
+                findings = run_dynamic(load(script), [], opts, run_configuration(script.parent).values)
             except InputError as exc:
                 rows.append({"folder": folder, "verdict": "ERROR", "reason": str(exc)})
                 continue

@@ -6,6 +6,9 @@ A static finding is a lead. For each lead (REVIEW or FAIL), the probes that can 
 - probe PASSes on a path that runs under the defaults (the lead is not gated by an env flag)
   downgrade it: FAIL → REVIEW, a non-disputed REVIEW → INFO, with the PASS evidence attached;
 - INCONCLUSIVE leaves it as it is, with the reason attached.
+A lead on a path gated off (``data["gate"]``) is left alone: the sandbox ran the scored run's
+configuration, the same one the gate was judged under, so that path did not run and no probe
+result speaks for it.
 """
 
 from __future__ import annotations
@@ -60,6 +63,11 @@ def merge(static: list[Finding], dynamic: list[Finding]) -> None:
         results = [d for name in probes_for(f) for d in by_probe.get(name, [])]
         if not results:
             continue
+        if f.data.get("gate"):
+            f.evidence.append(f"not measured dynamically: {f.data['gate']} keeps this path off in the configuration "
+                              f"the sandbox ran")
+            f.data["dynamic"] = "not-run"
+            continue
         outcomes = {d.data.get("outcome") for d in results}
         if "FAIL" in outcomes:
             d = next(d for d in results if d.data.get("outcome") == "FAIL")
@@ -67,7 +75,7 @@ def merge(static: list[Finding], dynamic: list[Finding]) -> None:
             f.evidence.append(f"confirmed dynamically by {d.code} ({d.name}): {d.message}")
             f.evidence.extend(d.evidence[:2])
             f.data["dynamic"] = "confirmed"
-        elif outcomes == {"PASS"} and "live only when" not in f.message:
+        elif outcomes == {"PASS"}:
             d = results[0]
             f.evidence.append(f"not confirmed: {d.code} ({d.name}) measured the default path: {d.message}")
             f.data["dynamic"] = "cleared"

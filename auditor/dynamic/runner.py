@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from auditor.dynamic import forks as fork_runs
 from auditor.dynamic.context import Context
 from auditor.dynamic.data import build
 from auditor.dynamic.probes.base import Probe
+from auditor.dynamic.runenv import run_environment
 from auditor.dynamic.sandbox import SCRIPT_NAME, Limits, Sandbox
 from auditor.dynamic.scores import collect
 from auditor.dynamic.tape import TapeView
@@ -77,13 +79,16 @@ def runnable_text(text: str) -> tuple[str | None, str]:
         return None, f"syntax this Python cannot run ({first.msg}, line {first.lineno}); down-levelling failed: {exc}"
 
 
-def _settings(main: Any) -> list:
+def _configured(main: Any, run_config: Mapping[str, str]) -> tuple[list, dict[str, str], list[str]]:
+    """The script's env settings under the scored run's configuration, and the env that reproduces it."""
     from auditor.analysis import Analysis, ParseFailure
 
     try:
-        return list(Analysis(main).settings.values())
+        analysis = Analysis(main, overrides=run_config)
     except (ParseFailure, SyntaxError, RecursionError, ValueError):
-        return []
+        return [], {}, []
+    env, notes = run_environment(analysis, run_config)
+    return list(analysis.settings.values()), env, notes
 
 
 def _blocked(ctx_base: Any, view: TapeView, headline: Any) -> str | None:
@@ -107,8 +112,10 @@ def probe_classes() -> list[type[Probe]]:
     return [c for c in catalog() if isinstance(c, type) and issubclass(c, Probe)]
 
 
-def run_dynamic(loaded: Any, static_findings: list[Finding], options: Any = None) -> list[Finding]:
-    """Run the dynamic probes on one loaded submission; adjusts ``static_findings`` in place (merge)."""
+def run_dynamic(loaded: Any, static_findings: list[Finding], options: Any = None,
+                run_config: Mapping[str, str] | None = None) -> list[Finding]:
+    """Run the dynamic probes on one loaded submission; adjusts ``static_findings`` in place (merge).
+    ``run_config``: the scored run's settings (``auditor.package.runconfig``), reproduced in the sandbox."""
     from auditor.dynamic.merge import merge
 
     opts = _options(options)
@@ -119,15 +126,16 @@ def run_dynamic(loaded: Any, static_findings: list[Finding], options: Any = None
     files = folder_files(main_path) if main_path.is_file() else {}
     helper_files = {os.path.basename(k): len(v) for k, v in files.items() if k.endswith(CODE_SUFFIXES)}
     data = build(opts.cache_dir)
-    cfg = derive(_settings(main), data.vocab_size)
-    notes = ([how] if how else []) + cfg.notes
+    settings, run_env, run_notes = _configured(main, run_config or {})
+    cfg = derive(settings, data.vocab_size)
+    notes = ([how] if how else []) + run_notes + cfg.notes
     if text is None:
         ctx = _empty_context(main, data, how, notes, helper_files)
         findings = [f for p in probe_classes() for f in p().run(ctx)]
         merge(static_findings, findings)
         return findings
     files[SCRIPT_NAME] = text.encode("utf-8")
-    with Sandbox(files, data, cfg.env, opts.limits) as sb:
+    with Sandbox(files, data, {**run_env, **cfg.env}, opts.limits) as sb:
         base = sb.run("base", wall_s=opts.wall_s)
         view = TapeView(base.tape)
         reported = view.reported()

@@ -176,7 +176,7 @@ class Sandbox:
             "DATA_PATH": str(self.data_dir),
             "DATA_DIR": str(self.work / "data"),
             "TOKENIZER_PATH": str(self.tokenizer),
-            "RUN_ID": "pgolf_probe",
+            "RUN_ID": f"pgolf_probe_{self.root.name}",  # unique: scripts name /tmp files after it
         }
         env.update(overrides)
         return env
@@ -194,6 +194,7 @@ class Sandbox:
             "allowed_read_roots": [*allowed, str(self.data.root)],
             "denied_roots": [str(Path.home()), "/root", "/home", "/work", "/tmp", "/var"],
             "writable_roots": [str(self.work)],
+            "scratch_roots": ["/tmp"],
             "threads": self.limits.threads,
             "max_forks": 4,
             "fork": fork,
@@ -229,6 +230,8 @@ class Sandbox:
         if killed is None and rc in (-signal.SIGKILL, 128 + signal.SIGKILL, -signal.SIGXCPU, 128 + signal.SIGXCPU):
             killed = "killed by a resource limit (memory or CPU time)"
         tape = read_tape(Path(json.loads(config.read_text())["tape_out"]))
+        for path in {e["path"] for e in tape if e["kind"] == "SCRATCH"}:  # files the script created in /tmp
+            Path(path).unlink(missing_ok=True)
         return RunResult(tag, rc, seconds, peak, killed, _tail(out_path), _tail(err_path), tape, self._written())
 
     @staticmethod

@@ -85,10 +85,16 @@ def _run_commands(name: str, text: str, out: _Collected) -> None:
                 m = _ASSIGN.match(word)
                 if m is None:
                     break
-                out.add(m.group(1), m.group(2), where)
+                _add_known(m, where, out)
         elif name.endswith(".sh") and words[:1] == ["export"] and len(words) == 2 and (m := _ASSIGN.match(words[1])):
-            out.add(m.group(1), m.group(2), where)
+            _add_known(m, where, out)
         start = end + 1
+
+
+def _add_known(assignment: re.Match[str], where: str, out: _Collected) -> None:
+    """``$SEED`` or a command substitution is resolved only when the command runs: unknown here."""
+    if not any(c in assignment.group(2) for c in "$`"):
+        out.add(assignment.group(1), assignment.group(2), where)
 
 
 def _log_dump(name: str, text: str, out: _Collected) -> None:

@@ -91,9 +91,11 @@ def test_merge_confirms_clears_and_leaves_inconclusive_leads() -> None:
     lead_c1 = _finding("PG199", "C1-a", Level.FAIL, Source.STATIC)
     lead_c2 = _finding("PG299", "C2-a", Level.FAIL, Source.STATIC)
     gated = _finding("PG198", "C1-a", Level.REVIEW, Source.STATIC, msg="cache (live only when NGRAM=1)")
+    gated.data["gate"] = "NGRAM"
     dynamic = [_finding("PG802", "C1-CAUSAL", Level.FAIL, Source.DYNAMIC, "FAIL"),
                _finding("PG803", "C2-NORMALIZED", Level.INFO, Source.DYNAMIC, "PASS")]
     merge([lead_c1, lead_c2, gated], dynamic)
     assert (lead_c1.level, lead_c1.confidence, lead_c1.data["dynamic"]) == (Level.FAIL, Confidence.HIGH, "confirmed")
     assert (lead_c2.level, lead_c2.confidence, lead_c2.data["dynamic"]) == (Level.REVIEW, Confidence.LOW, "cleared")
-    assert gated.level is Level.REVIEW and gated.data["dynamic"] == "confirmed"
+    # the sandbox ran with NGRAM off: the FAIL came from another path and says nothing of this one
+    assert (gated.level, gated.confidence, gated.data["dynamic"]) == (Level.REVIEW, Confidence.MEDIUM, "not-run")

@@ -58,8 +58,11 @@ class ScoreBeforeUpdate(Probe):
         last_train = max(train_steps, default=-1)
         findings: list[Finding] = []
         unsure: list[dict] = []
+        targets = _loss_targets(ctx.view.of("SCORE", "STEP", "UPDATE"))
         for e in ctx.view.of("STEP", "UPDATE", "CALIB"):
             pos = expand(e["pos"])
+            if e["i"] in targets:
+                pos = np.intersect1d(pos, targets[e["i"]])
             pos = pos[(pos >= 1) & (pos <= n)]
             if pos.size == 0:
                 continue
@@ -102,6 +105,26 @@ class ScoreBeforeUpdate(Probe):
         return self.result(ctx, "FAIL", e["line"], f"{kind} used val positions {how}", evidence, rule=rule,
                            data={"event": e["i"], "positions": pos[:64].tolist(), "count": int(pos.size)},
                            confidence=Confidence.HIGH)
+
+
+def _loss_targets(events: list[dict]) -> dict[int, np.ndarray]:
+    """Per update, the target positions of the gradient-carrying losses since the previous update.
+
+    An update's tape positions also hold its inputs. An input whose own target is scored later is
+    only ever a document's BOS in a legal per-document scheme (a constant id, no information); any
+    scheme that learns from unscored tokens also has unscored *targets*, which is what is checked.
+    Updates with no loss seen (a custom loss kernel) keep all their positions.
+    """
+    out: dict[int, np.ndarray] = {}
+    pending: list[np.ndarray] = []
+    for e in events:
+        if e["kind"] == "SCORE":
+            if e.get("grad"):
+                pending.append(np.asarray(e["pos"], dtype=np.int64))
+        elif pending:
+            out[e["i"]] = np.concatenate(pending)
+            pending = []
+    return out
 
 
 def _before_artifact(ctx: Context, e: dict) -> bool:

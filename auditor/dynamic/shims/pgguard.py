@@ -1,6 +1,10 @@
 """Containment inside the child: network blocked, reads outside the sandbox denied, forks bounded,
 subprocesses recorded — each attempt written to the tape through ``record``.
 
+Scratch roots (``/tmp``): scripts that hard-code ``/tmp/name`` for a lock or a counter may create a
+file there and use the files they created; anything that existed before stays out of reach, and the
+parent deletes the created files (tape ``SCRATCH`` events) after the run.
+
 Implemented with ``sys.addaudithook`` (PEP 578): the hook sees ``open``, ``socket.*``,
 ``subprocess.Popen``, ``os.system``, ``os.fork`` and the like before they happen and can refuse them
 by raising. The outer layers (network namespace, rlimits, wall-clock kill) are the parent's.
@@ -37,6 +41,8 @@ def install(config: dict, record: Callable[..., None]) -> None:
     allowed = tuple(os.path.realpath(p) + os.sep for p in config["allowed_read_roots"])
     denied = tuple(os.path.realpath(p) + os.sep for p in config["denied_roots"])
     writable = tuple(os.path.realpath(p) + os.sep for p in config["writable_roots"])
+    scratch = tuple(os.path.realpath(p) + os.sep for p in config.get("scratch_roots", ()))
+    created: set[str] = set()
     max_forks = int(config.get("max_forks", 8))
 
     def classify(path: str) -> str:
@@ -67,10 +73,14 @@ def install(config: dict, record: Callable[..., None]) -> None:
             writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
                 isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
             where = classify(path)
+            real = os.path.realpath(path)
             if where == "work":
                 record("WRITE" if writing else "READ", path=path)
             elif where == "system" and not writing:
                 return
+            elif where == "denied" and (real + os.sep).startswith(scratch) and (real in created or (writing and not os.path.lexists(real))):
+                created.add(real)
+                record("SCRATCH", path=real, write=bool(writing))
             else:
                 record("OUTSIDE", path=path, write=bool(writing))
                 raise PermissionError(f"pgolf-sandbox: access to {path} is outside the sandbox")
