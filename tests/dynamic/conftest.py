@@ -27,6 +27,7 @@ PLANS: dict[str, DynamicOptions] = {
     "legal_standard": FULL,
     "legal_sliding": FLIP,
     "legal_ttt": FULL,
+    "legal_ttt_reversed": FLIP,
     "legal_tilt": SWEEP,
     "legal_gptq_train": PLAIN,
     "bad_prequant_ttt": PLAIN,

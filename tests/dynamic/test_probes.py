@@ -25,6 +25,7 @@ LEGAL_FORKED = {
     "legal_standard": ("PG802", "PG803"),
     "legal_sliding": ("PG802",),
     "legal_ttt": ("PG802", "PG803"),
+    "legal_ttt_reversed": ("PG802",),
     "legal_tilt": ("PG803",),
     "legal_gptq_train": (),
 }

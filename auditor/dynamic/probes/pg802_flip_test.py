@@ -9,6 +9,9 @@ How it decides
     FAIL when any score before t changed: the prediction at an earlier position depended on x_t
     (target-keyed caches, scored-region SLOT, adaptation on unscored tokens, two-pass state).
     PASS when no earlier score changed and the perturbed position's own score did.
+    "Earlier" is in scoring order too: an earlier position whose reported score was computed after
+    x_t's (documents sorted by length, phased TTT on already-scored documents — both legal in
+    RULEBOOK §C3) may depend on x_t, which was scored by then.
 Why it matters
     C1-CAUSAL (README "you can't cheat on your test loss"; ruling on PR #779; Issue #1017 condition 1);
     the method of the PR #1240 flip test.
@@ -27,9 +30,18 @@ import numpy as np
 
 from auditor.dynamic.context import Context
 from auditor.dynamic.probes.base import Probe, fmt_positions
+from auditor.dynamic.scores import Scores
 from auditor.findings import Finding, Level, Status
 
 TOL = 1e-6
+
+
+def _commit(scores: Scores, positions: np.ndarray) -> np.ndarray:
+    """Tape index of the computation that produced each position's reported score (max if absent)."""
+    idx = np.searchsorted(scores.positions, positions)
+    idx = np.minimum(idx, scores.positions.size - 1)
+    found = scores.positions[idx] == positions
+    return np.where(found, scores.commit_event[idx], np.iinfo(np.int64).max)
 
 
 class FlipTest(Probe):
@@ -60,7 +72,7 @@ class FlipTest(Probe):
             if child is None:
                 return self.inconclusive(ctx, f"fork {vid} (x_{t} := {v}) crashed or timed out")
             common = np.intersect1d(ctrl.positions, child.positions)
-            before = common[common < t]
+            before = common[(common < t) & (_commit(ctrl, common) <= _commit(ctrl, np.array([t]))[0])]
             a, b = ctrl.at(before), child.at(before)
             changed = before[np.abs(a - b) > TOL + TOL * np.abs(a)]
             if changed.size:
