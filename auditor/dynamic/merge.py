@@ -2,7 +2,8 @@
 
 A static finding is a lead. For each lead (REVIEW or FAIL), the probes that can measure its rule
 (the rule's declared ``probes``, else a map from RULEBOOK IDs) decide:
-- a probe FAIL confirms it: confidence HIGH, the probe's evidence attached;
+- a probe FAIL at level FAIL confirms it: confidence HIGH, the probe's evidence attached (a measured
+  tolerated pattern, such as a C3-f warm-up at WARN, confirms nothing);
 - probe PASSes on a path that runs under the defaults (the lead is not gated by an env flag)
   downgrade it: FAIL → REVIEW, a non-disputed REVIEW → INFO, with the PASS evidence attached;
 - INCONCLUSIVE leaves it as it is, with the reason attached.
@@ -69,8 +70,8 @@ def merge(static: list[Finding], dynamic: list[Finding]) -> None:
             f.data["dynamic"] = "not-run"
             continue
         outcomes = {d.data.get("outcome") for d in results}
-        if "FAIL" in outcomes:
-            d = next(d for d in results if d.data.get("outcome") == "FAIL")
+        if any(d.data.get("outcome") == "FAIL" and d.level is Level.FAIL for d in results):
+            d = next(d for d in results if d.data.get("outcome") == "FAIL" and d.level is Level.FAIL)
             f.confidence = Confidence.HIGH
             f.evidence.append(f"confirmed dynamically by {d.code} ({d.name}): {d.message}")
             f.evidence.extend(d.evidence[:2])

@@ -1,10 +1,13 @@
 """Per-token scores of the headline pass, reconciled with the total the submission reports.
 
 Captured values are the per-token NLLs of every cross-entropy / NLL call on val targets (``SCORE``
-events). A position may be computed several times in one pass (a TTT step's forward, a rescoring);
-which computation the submission *reported* is decided by value: the candidate selections ("first",
-"last", "min" per position, or "all" computations with duplicates) are summed and compared with the reported ``val_loss`` to within the
-printed precision. When none matches, the value-level probes are INCONCLUSIVE, never PASS.
+events), and the per-token values the code sums (``ACC`` events: scores followed from a cross-entropy
+call or a lookup of target ids in a row, through arithmetic, views and numpy, to a total). A position
+may be computed several times in one pass (a TTT step's forward, a rescoring); which computation the
+submission *reported* is decided by value: the candidate selections ("first", "last", "min" per
+position, "all" computations with duplicates, or the "summed" values) are averaged and compared with
+the reported ``val_loss`` to within the printed precision. When none matches, the value-level probes
+are INCONCLUSIVE, never PASS.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from auditor.dynamic.tape import Pass, Reported
+from auditor.dynamic.tape import Pass, Reported, expand
 
 SELECTIONS = ("first", "summed", "last", "min", "all")
 
@@ -33,6 +36,9 @@ class Scores:
     lines: dict[int, int] = field(default_factory=dict)  # committing event index -> code line
     measured: dict[str, float] = field(default_factory=dict)  # mean NLL per selection
     reason: str = ""
+    #: per position: the committed value was computed by arithmetic after its lookup in a row (a cache or
+    #: mixture on top of the model's distribution), so it is not read off any captured row
+    derived: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @property
     def reconciled(self) -> bool:
@@ -66,7 +72,6 @@ def collect(p: Pass, reported: Reported | None, force: str | None = None) -> Sco
     measured["all"] = float(np.mean(every)) if every else float("nan")
     # "summed": the slices of per-token NLL tensors the code summed (ACC events), duplicates included
     acc = p.kinds("ACC")
-    summed_pos = [int(q) for e in acc for q in e["pos"]]
     summed = [float(v) for e in acc for v in e["nll"]]
     measured["summed"] = float(np.mean(summed)) if summed else float("nan")
     selection, reason = None, ""
@@ -76,10 +81,12 @@ def collect(p: Pass, reported: Reported | None, force: str | None = None) -> Sco
         reason = "the run printed no val_loss to compare the captured per-token scores with"
     else:
         tol = 0.5 * 10.0 ** -max(reported.loss_decimals, 0) + 1e-6 * abs(reported.val_loss)
-        for name in SELECTIONS:
-            if abs(measured[name] - reported.val_loss) <= tol:
-                selection = name
-                break
+        matches = [name for name in SELECTIONS if abs(measured[name] - reported.val_loss) <= tol]
+        if "min" in matches and "first" not in matches and "last" not in matches:
+            # the values summed are the per-position minimum over several scorings, not any one scorer's:
+            # "min" names that oracle pick (oracle-selection), where "summed" would only restate the values
+            matches.insert(0, "min")
+        selection = matches[0] if matches else None
         if selection is None:
             reason = (f"captured per-token scores (mean {measured['first']:.6f}) do not sum to the reported "
                       f"val_loss {reported.val_loss}; the reported values come from arithmetic outside "
@@ -99,6 +106,7 @@ def collect(p: Pass, reported: Reported | None, force: str | None = None) -> Sco
         lines=lines,
         measured=measured,
         reason=reason,
+        derived=np.zeros(positions.size, dtype=bool),
     )
 
 
@@ -106,6 +114,7 @@ def _summed(acc: list[dict], per: dict, lines: dict, grad: dict, measured: dict)
     """Scores committed by the summed slices: each position's first summed value, its event and count."""
     first: dict[int, tuple[int, float]] = {}
     counts: dict[int, int] = {}
+    derived = {e["i"]: set(expand(e.get("derived", [])).tolist()) for e in acc}
     for e in acc:
         lines[e["i"]] = e["line"]
         for q, v in zip(e["pos"], e["nll"]):
@@ -124,4 +133,5 @@ def _summed(acc: list[dict], per: dict, lines: dict, grad: dict, measured: dict)
                              dtype=np.int64),
         lines=lines,
         measured=measured,
+        derived=np.array([q in derived[first[q][0]] for q in positions], dtype=bool),
     )

@@ -1,8 +1,9 @@
 """Reading an event tape recorded in the sandbox (``shims/pgtape``): passes, the headline, phases.
 
 A *pass* is the run of events between two metric log lines (``val_loss:``/``val_bpb:`` with a number);
-a log line that closes no scoring work reprints the previous pass (e.g. an ``_exact`` line). The
-*headline* is the last metric line that reports ``val_bpb``, and its pass is the headline pass.
+a log line that closes no scoring work (no ``SCORE`` or ``ACC`` event) reprints the previous pass (e.g.
+an ``_exact`` line). The *headline* is the last metric line that reports ``val_bpb``, and its pass is
+the headline pass.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 _NUM = r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
 _LOSS = re.compile(r"val_loss\s*[:=]\s*" + _NUM)
 _BPB = re.compile(r"val_bpb\s*[:=]\s*" + _NUM)
-WORK_KINDS = ("SCORE", "FWD")
+SCORE_KINDS = ("SCORE", "ACC")  # a cross-entropy/NLL call on val targets; a sum of followed per-token scores
 
 
 def expand(ranges: list[list[int]]) -> np.ndarray:
@@ -48,6 +49,11 @@ class Pass:
         return [e for e in self.events if e["kind"] in kinds]
 
 
+def _same_bpb(text: str, bpb: float) -> bool:
+    b = _BPB.search(text)
+    return b is not None and abs(float(b.group(1)) - bpb) <= 0.5 * 10.0 ** -_decimals(b.group(1)) + 1e-12
+
+
 @dataclass
 class TapeView:
     tape: list[dict]
@@ -56,13 +62,21 @@ class TapeView:
         self.logs = [e for e in self.tape if e["kind"] == "LOG"]
 
     def reported(self) -> Reported | None:
-        """The headline: the last metric line carrying val_bpb."""
-        for e in reversed(self.logs):
+        """The headline: the last metric line carrying val_bpb. When it prints no val_loss (an
+        ``..._exact val_bpb:`` reprint), the val_loss is taken from the latest earlier line of the same
+        pass: one that prints val_loss and the same val_bpb at its own precision."""
+        for k in range(len(self.logs) - 1, -1, -1):
+            e = self.logs[k]
             b = _BPB.search(e["text"])
-            if b:
-                l = _LOSS.search(e["text"])
-                return Reported(e["text"], e["i"], float(l.group(1)) if l else None, float(b.group(1)),
-                                _decimals(l.group(1)) if l else 0, _decimals(b.group(1)))
+            if not b:
+                continue
+            bpb = float(b.group(1))
+            l = _LOSS.search(e["text"])
+            if l is None:
+                l = next((m for m in (_LOSS.search(x["text"]) for x in reversed(self.logs[:k]) if _same_bpb(x["text"], bpb))
+                          if m), None)
+            return Reported(e["text"], e["i"], float(l.group(1)) if l else None, bpb,
+                            _decimals(l.group(1)) if l else 0, _decimals(b.group(1)))
         return None
 
     def headline_pass(self) -> Pass | None:
@@ -75,7 +89,7 @@ class TapeView:
         while k >= 0:
             lo, hi = bounds[k], bounds[k + 1]
             events = [e for e in self.tape if lo < e["i"] < hi]
-            if any(e["kind"] == "SCORE" for e in events):
+            if any(e["kind"] in SCORE_KINDS for e in events):
                 return Pass(lo, hi, events)
             k -= 1
         return None

@@ -48,7 +48,7 @@ class NgramTargetInKey(Rule):
     confidence = Confidence.HIGH
     rulings = ("ruling on PR #779",)
     ruling_url = "https://github.com/openai/parameter-golf/pull/779"
-    probes = ("flip-test", "normalization")
+    probes = ("vocab-sweep", "flip-test")
     hint = "Key the table on the context x[<t] only and score a full normalized distribution over the vocabulary."
 
     VALID = [

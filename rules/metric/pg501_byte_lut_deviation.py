@@ -64,7 +64,7 @@ class ByteLutDeviation(Rule):
     level = Level.FAIL
     rulings = ("README (metric definition)", "Issue #897", "Issue #1719", "PR #1806")
     ruling_url = "https://github.com/openai/parameter-golf/issues/897"
-    probes = ("lut-rebuild",)
+    probes = ("byte-accounting",)
     hint = "Build the byte tables exactly as the reference build_sentencepiece_luts does."
 
     VALID = [Valid(_REFERENCE, note="the reference LUT builder")]

@@ -53,7 +53,7 @@ class HashedRatioAtTarget(Rule):
     level = Level.FAIL
     rulings = ("#677 closures (valerio-oai, 2026-03-27)", "#886 RFC")
     ruling_url = "https://github.com/openai/parameter-golf/issues/677"
-    probes = ("normalization",)
+    probes = ("vocab-sweep",)
     hint = "Divide the counts of every candidate by their sum and score from that full distribution."
 
     VALID = [

@@ -43,7 +43,7 @@ class WrongDenominator(Rule):
     level = Level.FAIL
     rulings = ("#677 closures (valerio-oai, 2026-03-27)", "Issue #1017 (C2)")
     ruling_url = "https://github.com/openai/parameter-golf/issues/677"
-    probes = ("normalization",)
+    probes = ("vocab-sweep",)
     hint = "Divide by the sum of the numerators over all V candidates (smoothing included)."
 
     VALID = [

@@ -38,7 +38,7 @@ class TargetOnlyPosterior(Rule):
     level = Level.FAIL
     rulings = ("#677 closures (valerio-oai, 2026-03-27)",)
     ruling_url = "https://github.com/openai/parameter-golf/issues/677"
-    probes = ("normalization",)
+    probes = ("vocab-sweep",)
     hint = "Compute the posterior for every candidate from context-only counts and normalize over the vocabulary."
 
     VALID = [

@@ -67,7 +67,7 @@ class BytePpmSpreading(Rule):
     level = Level.FAIL
     rulings = ("cocohearts 2026-05-02 (byte-level PPM rulings)", "#1905", "Issue #1872")
     ruling_url = "https://github.com/openai/parameter-golf/issues/1872"
-    probes = ("normalization",)
+    probes = ("vocab-sweep",)
     hint = "Score each token under a full distribution over the V token ids; do not split p over bytes."
 
     VALID = [

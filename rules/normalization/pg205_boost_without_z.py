@@ -39,7 +39,7 @@ class BoostWithoutZ(Rule):
     level = Level.FAIL
     rulings = ("Issue #1017 (C2)",)
     ruling_url = "https://github.com/openai/parameter-golf/issues/1017"
-    probes = ("normalization",)
+    probes = ("vocab-sweep",)
     hint = "Add log Z = log(1 + p(h)(e^beta - 1)) whenever the bonus is applied."
 
     VALID = [

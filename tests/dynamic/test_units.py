@@ -1,6 +1,9 @@
-"""Fast unit tests of the dynamic stage's pure parts (no sandboxed run)."""
+"""Unit tests of the dynamic stage's parts; the score tap through numpy is run end to end on two
+fixtures (sandboxed, in parallel, marked slow)."""
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -73,6 +76,15 @@ def test_runnable_text_reports_unrunnable_syntax() -> None:
     assert text is None and "syntax" in why
 
 
+def test_every_rule_names_probes_that_exist() -> None:
+    """A misspelt probe name would silently keep every dynamic result away from the rule's leads."""
+    from auditor.registry import all_rules
+
+    names = {p.name for p in probe_classes()}
+    declared = {(r.code, name) for r in all_rules() for name in r.probes}
+    assert declared and {(code, name) for code, name in declared if name not in names} == set()
+
+
 def test_every_probe_is_documented_with_a_unique_pg8_code() -> None:
     sections = ("What it measures", "How it decides", "Why it matters", "Outcomes", "Known gaps")
     probes = probe_classes()
@@ -99,3 +111,83 @@ def test_merge_confirms_clears_and_leaves_inconclusive_leads() -> None:
     assert (lead_c2.level, lead_c2.confidence, lead_c2.data["dynamic"]) == (Level.REVIEW, Confidence.LOW, "cleared")
     # the sandbox ran with NGRAM off: the FAIL came from another path and says nothing of this one
     assert (gated.level, gated.confidence, gated.data["dynamic"]) == (Level.REVIEW, Confidence.MEDIUM, "not-run")
+
+
+def test_summed_scores_flag_derived_values_and_an_oracle_minimum_stays_min() -> None:
+    acc = {"i": 3, "kind": "ACC", "line": 20, "pos": [1, 2], "nll": [0.25, 0.75], "derived": [[2, 2]]}
+    summed = collect(Pass(0, 4, [_score(1, [1, 2], [1.0, 3.0]), acc]), Reported("x", 4, 0.5, 1.0, 8, 8))
+    assert summed.selection == "summed" and summed.derived.tolist() == [False, True]
+    oracle = {**acc, "nll": [1.0, 1.0]}  # the code summed min(first, second) per position
+    events = [_score(1, [1, 2], [1.0, 3.0]), _score(2, [1, 2], [2.0, 1.0]), oracle]
+    picked = collect(Pass(0, 4, events), Reported("x", 4, 1.0, 1.0, 8, 8))
+    assert picked.selection == "min" and picked.derived.tolist() == [False, False]
+
+
+def test_inference_mode_runs_as_no_grad_so_a_table_cached_in_eval_can_feed_training() -> None:
+    import torch
+
+    from auditor.dynamic.shims import pgcuda
+
+    def train_on_cached_table(mode) -> torch.Tensor:
+        inv_freq = torch.rand(4).bfloat16()  # a bf16 buffer: the table it builds keeps the compute dtype
+        with mode():  # an eval builds the table and caches it on the module
+            table = torch.outer(torch.arange(8, dtype=inv_freq.dtype), inv_freq).cos()
+        w = torch.ones(8, 4, dtype=torch.bfloat16, requires_grad=True)
+        return (w * table.to(dtype=torch.bfloat16)).float().sum()  # .to is a no-op: training gets the cached tensor
+
+    with pytest.raises(RuntimeError, match="Inference tensors cannot be saved for backward"):
+        train_on_cached_table(torch.inference_mode)
+    train_on_cached_table(pgcuda.inference_mode).backward()
+    with pgcuda.inference_mode():
+        assert not torch.is_grad_enabled() and pgcuda._is_inference_mode_enabled()
+        with pgcuda.inference_mode(False):
+            assert torch.is_grad_enabled() and not pgcuda._is_inference_mode_enabled()
+    assert torch.is_grad_enabled() and not pgcuda._is_inference_mode_enabled()
+    assert pgcuda.inference_mode()(torch.is_grad_enabled)() is False
+
+
+NUMPY_CACHES = ("legal_numpy_cache", "bad_numpy_target_key")
+PROBES = tuple(f"PG8{i:02d}" for i in range(11))
+
+
+@pytest.fixture(scope="module")
+def numpy_audits() -> dict[str, list[Finding]]:
+    from auditor.dynamic import run_dynamic
+    from tests.dynamic.conftest import FIXTURES, FULL, loaded_for
+
+    def audit(name: str) -> tuple[str, list[Finding]]:
+        return name, run_dynamic(loaded_for(FIXTURES / f"{name}.py"), [], FULL)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(audit, NUMPY_CACHES))
+
+
+def _probe(findings: list[Finding], code: str) -> Finding:
+    return next(f for f in findings if f.code == code)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NUMPY_CACHES)
+def test_scores_computed_in_numpy_reconcile_with_the_report(numpy_audits, name: str) -> None:
+    findings = numpy_audits[name]
+    assert _probe(findings, "PG809").message == "oracle-selection PASS: the reported total is the 'summed' score per position"
+    assert _probe(findings, "PG804").message.startswith("coverage PASS: 4096 val targets each scored once")
+
+
+@pytest.mark.slow
+def test_context_keyed_numpy_cache_passes_flip_test_and_sweep(numpy_audits) -> None:
+    findings = numpy_audits["legal_numpy_cache"]
+    assert {f.code: f.data["outcome"] for f in findings} == dict.fromkeys(PROBES, "PASS")
+    sweep = _probe(findings, "PG803")
+    assert sweep.line == 28 and "read off one distribution summing to 1.000000" in sweep.message
+    assert "2560 earlier scores unchanged" in _probe(findings, "PG802").message
+
+
+@pytest.mark.slow
+def test_target_keyed_numpy_cache_fails_the_sweep_at_the_flip_positions(numpy_audits) -> None:
+    findings = numpy_audits["bad_numpy_target_key"]
+    assert {(f.code, f.rule) for f in findings if f.data["outcome"] == "FAIL"} == {("PG803", "C2-NORMALIZED")}
+    sweep = _probe(findings, "PG803")
+    assert sweep.level is Level.FAIL and sweep.line == 31 and sweep.data["t"] in (2561, 3585) and sweep.data["mass"] > 1
+    assert [e.split(" = ")[0] for e in sweep.evidence[1:]] == [
+        "Σ exp(-score) at position 2561 over ids [14, 373]", "Σ exp(-score) at position 3585 over ids [48, 191]"]

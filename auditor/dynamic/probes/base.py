@@ -40,9 +40,11 @@ class Probe(RuleInfo):
         return None
 
     def result(self, ctx: Context, outcome: str, line: int, message: str, evidence: list[str] | None = None,
-               rule: str | None = None, data: dict | None = None, confidence: Confidence | None = None) -> Finding:
-        """``outcome`` is PASS, FAIL or INCONCLUSIVE; PASS → INFO, INCONCLUSIVE → REVIEW."""
-        level = {"PASS": Level.INFO, "FAIL": self.level, INCONCLUSIVE: Level.REVIEW}[outcome]
+               rule: str | None = None, data: dict | None = None, confidence: Confidence | None = None,
+               level: Level | None = None) -> Finding:
+        """``outcome`` is PASS, FAIL or INCONCLUSIVE; PASS → INFO, INCONCLUSIVE → REVIEW, FAIL → the
+        probe's level unless ``level`` says otherwise (a tolerated pattern measured: WARN)."""
+        level = level or {"PASS": Level.INFO, "FAIL": self.level, INCONCLUSIVE: Level.REVIEW}[outcome]
         prefix = {"PASS": "PASS", "FAIL": "FAIL", INCONCLUSIVE: "INCONCLUSIVE"}[outcome]
         return Finding(
             code=self.code,

@@ -16,10 +16,12 @@ Why it matters
 Outcomes
     INCONCLUSIVE when the run reports no headline, or when the captured scores do not reconcile with
     the reported total and an update falls between a position's first and last computation.
+    A compile warm-up on val tokens (C3-f) is a WARN: the optimizer that stepped on them was thrown
+    away — every parameter it updated was freed before the headline pass began.
 Known gaps
-    A compile warm-up on val tokens whose state is discarded (C3-f, WARN) is reported as FAIL here;
-    the flip test shows whether it influenced the scores. Updates through custom kernels or optimizers
-    that bypass ``torch.optim`` and leave parameter version counters untouched are not seen.
+    A warm-up whose adapter outlives the headline pass (kept but unused) is reported as FAIL; the flip
+    test shows whether it influenced the scores. Updates through custom kernels or optimizers that
+    bypass ``torch.optim`` and leave parameter version counters untouched are not seen.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class ScoreBeforeUpdate(Probe):
         findings: list[Finding] = []
         unsure: list[dict] = []
         targets = _loss_targets(ctx.view.of("SCORE", "STEP", "UPDATE"))
+        discarded = {e["oid"]: e["i"] for e in ctx.view.of("DISCARD") if e["i"] < ctx.headline.start}
         for e in ctx.view.of("STEP", "UPDATE", "CALIB"):
             pos = expand(e["pos"])
             if e["i"] in targets:
@@ -68,7 +71,10 @@ class ScoreBeforeUpdate(Probe):
                 continue
             before_any = pos[first[pos] > e["i"]]
             before_commit = pos[commit[pos] > e["i"]]
-            if before_any.size:
+            if e.get("oid") in discarded and (before_any.size or before_commit.size):
+                findings.append(self._discarded(ctx, e, before_any if before_any.size else before_commit,
+                                                discarded[e["oid"]]))
+            elif before_any.size:
                 findings.append(self._fail(ctx, e, before_any, last_train, "before any score of them was computed"))
             elif before_commit.size:
                 if s.reconciled:
@@ -105,6 +111,18 @@ class ScoreBeforeUpdate(Probe):
         return self.result(ctx, "FAIL", e["line"], f"{kind} used val positions {how}", evidence, rule=rule,
                            data={"event": e["i"], "positions": pos[:64].tolist(), "count": int(pos.size)},
                            confidence=Confidence.HIGH)
+
+
+    def _discarded(self, ctx: Context, e: dict, pos: np.ndarray, freed_at: int) -> Finding:
+        """C3-f: steps of a throw-away optimizer (a compile warm-up) whose parameters all died before the
+        headline pass: tolerated (RULEBOOK C3-f, WARN); synthetic tokens are the clean way."""
+        return self.result(
+            ctx, "FAIL", e["line"], f"a throw-away optimizer ({e.get('opt', '?')}) stepped on val positions before they "
+            "were scored; all its parameters were freed before the headline pass (compile warm-up, state discarded)",
+            [f"tape event #{e['i']} optimizer step at line {e['line']} used val positions {fmt_positions(pos)}",
+             f"tape event #{freed_at}: the last of that optimizer's parameters was freed",
+             "warm up on synthetic tokens instead"],
+            rule="C3-f", level=Level.WARN, data={"event": e["i"], "positions": pos[:64].tolist(), "count": int(pos.size)})
 
 
 def _loss_targets(events: list[dict]) -> dict[int, np.ndarray]:

@@ -7,18 +7,28 @@ What it measures
     over at t (log-softmax of the cross-entropy input, or the raw NLL input).
 How it decides
     Full sweep (every id of the probe alphabet): FAIL when Σ_v q_t(v) differs from 1 by more than
-    1e-3. Sampled sweep (the default, 16 ids plus the true one): FAIL when the row itself does not sum to 1, or when a
+    1e-3. Any sweep: FAIL when the sampled candidates alone carry more than 1 + 1e-3, and so does each
+    flip position (the flip forks score a second candidate there, beside the true one): no distribution
+    over the alphabet holds them (hashed ratios pushed towards 1 by collisions). Sampled sweep (the
+    default, 16 ids plus the true one): FAIL when the row itself does not sum to 1, or when a
     candidate's reported score differs from the row's mass at that candidate — the score of v was not
-    read off one fixed distribution (target-only boosts or biases, target-keyed ratios). PASS otherwise.
+    read off one fixed distribution (target-only boosts or biases, target-keyed ratios). PASS otherwise,
+    unless some reported scores were computed by arithmetic after their lookup in a row (a cache or a
+    mixture on top of the model's distribution, in torch or numpy): no captured row is their
+    distribution, so a sampled sweep cannot show they are normalized (INCONCLUSIVE).
 Why it matters
     C2-NORMALIZED (valerio-oai's closures of 2026-03-27; Issue #1017 condition 2); the #886 method
     (an implied cache distribution summing to about 277).
 Outcomes
     INCONCLUSIVE when the scores do not reconcile with the report (the reported per-token values are
-    then not the captured ones), or when any fork failed.
+    then not the captured ones), when any fork failed, or when the sampled sweep meets scores derived
+    after their lookup whose sampled mass stays within 1.
 Known gaps
     One position per run is swept; a scorer normalized there but not elsewhere is missed. The sampled
-    sweep proves normalization only for scores read from a captured row (cross-entropy / NLL calls).
+    sweep proves normalization only for scores read from a captured row (cross-entropy / NLL calls, a
+    gather or numpy lookup of the target in a probability or log-probability row). A hashed cache
+    whose table is too large to collide at the tiny configuration is normalized there; only its
+    collisions at full scale break it, and the sweep cannot see them.
 """
 
 from __future__ import annotations
@@ -62,30 +72,75 @@ class VocabSweep(Probe):
             if not np.isfinite(value):
                 return self.inconclusive(ctx, f"sweep fork x_{t} := {v} produced no score at position {t}")
             scores[int(v)] = float(value)
-        ev = int(f.control.commit_event[np.searchsorted(f.control.positions, t)]) if f.control.positions.size else -1
-        line = f.control.lines.get(ev, ctx.headline_line())
+        line = self._line(ctx, t)
         data = {"t": int(t), "candidates": len(scores)}
+        implied = float(sum(np.exp(-s) for s in scores.values()))
         if len(scores) >= ctx.data.vocab_size:
-            total = float(sum(np.exp(-s) for s in scores.values()))
-            evidence = [f"Σ_v q_{t}(v) over all {len(scores)} ids = {total:.6f}"]
-            return self._decide(ctx, line, abs(total - 1.0) > TOL, f"the implied distribution at position {t} sums to "
-                                f"{total:.6f}", evidence, {**data, "sum": total})
+            evidence = [f"Σ_v q_{t}(v) over all {len(scores)} ids = {implied:.6f}"]
+            return self._decide(ctx, line, abs(implied - 1.0) > TOL, f"the implied distribution at position {t} sums to "
+                                f"{implied:.6f}", evidence, {**data, "sum": implied})
+        derived = ctx.scores.derived if ctx.scores is not None else np.zeros(0, dtype=bool)
         row = f.rows.get(int(t))
+        total, evidence = float("nan"), []
+        if row is not None:
+            row = np.asarray(row)
+            total = float(np.exp(row).sum())
+            gaps = {v: s - (-row[v]) for v, s in scores.items() if v < row.size}
+            worst = max(gaps, key=lambda v: abs(gaps[v]))
+            evidence = [f"row at position {t} (width {row.size}) sums to {total:.6f}",
+                        f"{len(scores)} candidate ids: reported score minus row score, worst {gaps[worst]:+.4g} nats at id {worst}",
+                        f"Σ over the sampled candidates of exp(-score) = {implied:.4f} (row mass of the same ids "
+                        f"{float(np.exp(row[list(gaps)]).sum()):.4f})"]
+            if abs(total - 1.0) > TOL or any(abs(g) > 1e-4 for g in gaps.values()):
+                return self._decide(ctx, line, True, f"scores at position {t} are not read off one fixed normalized "
+                                    f"distribution: q_t depends on x_t or does not sum to 1 (row sum {total:.4f}, worst gap "
+                                    f"{gaps[worst]:+.3g} nats)", evidence, data)
+        over = self._masses(ctx, t, scores, implied)
+        u, ids, mass = max(over, key=lambda m: m[2])
+        if mass > 1.0 + TOL:
+            return self._decide(ctx, self._line(ctx, u), True, f"{len(ids)} candidate ids at position {u} alone carry "
+                                f"probability {mass:.4f} > 1: the scores are not read off a distribution over the alphabet",
+                                [f"Σ exp(-score) at position {p} over ids {_ids(c)} = {m:.6f}" for p, c, m in over],
+                                {**data, "t": u, "mass": mass})
+        if derived.any():  # a row-read position speaks for none of the derived ones
+            lead = f"at position {t} the score is read off a row summing to {total:.6f}, but " if row is not None else ""
+            return self.inconclusive(ctx, lead + self._derived_reason(derived, t, implied), line)
         if row is None:
             return self.inconclusive(ctx, f"the scoring call at position {t} exposed no row to compare with")
-        row = np.asarray(row)
-        total = float(np.exp(row).sum())
-        gaps = {v: s - (-row[v]) for v, s in scores.items() if v < row.size}
-        worst = max(gaps, key=lambda v: abs(gaps[v]))
-        implied = float(sum(np.exp(-s) for s in scores.values()))
-        evidence = [f"row at position {t} (width {row.size}) sums to {total:.6f}",
-                    f"{len(scores)} candidate ids: reported score minus row score, worst {gaps[worst]:+.4g} nats at id {worst}",
-                    f"Σ over the sampled candidates of exp(-score) = {implied:.4f} (row mass of the same ids "
-                    f"{float(np.exp(row[list(gaps)]).sum()):.4f})"]
-        bad = abs(total - 1.0) > TOL or any(abs(g) > 1e-4 for g in gaps.values())
-        return self._decide(ctx, line, bad, f"scores at position {t} are read off one distribution summing to {total:.6f}"
-                            if not bad else f"scores at position {t} are not read off one fixed normalized distribution: "
-                            f"q_t depends on x_t or does not sum to 1 (row sum {total:.4f}, worst gap {gaps[worst]:+.3g} nats)", evidence, data)
+        return self._decide(ctx, line, False, f"scores at position {t} are read off one distribution summing to {total:.6f}",
+                            evidence, data)
+
+    @staticmethod
+    def _line(ctx: Context, t: int) -> int:
+        c = ctx.forks.control
+        i = int(np.searchsorted(c.positions, t)) if c.positions.size else 0
+        ev = int(c.commit_event[i]) if i < c.positions.size and c.positions[i] == t else -1
+        return c.lines.get(ev, ctx.headline_line())
+
+    @staticmethod
+    def _masses(ctx: Context, t: int, scores: dict[int, float], implied: float) -> list[tuple[int, list[int], float]]:
+        """Probability mass of the candidates scored at one position: the sweep's at t, and at each flip
+        position the true id's (control) plus the flipped-in id's (fork). One distribution holds at most 1."""
+        out = [(int(t), sorted(scores), implied)]
+        for vid, (edits, child) in ctx.forks.variants.items():
+            if not vid.startswith("flip") or child is None:
+                continue
+            u, v = edits[0]
+            a, b = ctx.forks.control.at(np.array([u]))[0], child.at(np.array([u]))[0]
+            if np.isfinite(a) and np.isfinite(b):
+                out.append((int(u), sorted({int(ctx.stream[u]), int(v)}), float(np.exp(-a) + np.exp(-b))))
+        return out
+
+    @staticmethod
+    def _derived_reason(derived: np.ndarray, t: int, implied: float) -> str:
+        return (f"{int(derived.sum())} of {derived.size} reported scores are computed by arithmetic after their lookup in "
+                f"a row (a cache or mixture on top of the model's distribution): no captured row is their distribution, "
+                f"and the sampled candidates at position {t} carry {implied:.4f} ≤ 1; the full sweep (sweep='full') "
+                f"measures Σ_v q_t(v)")
 
     def _decide(self, ctx: Context, line: int, bad: bool, message: str, evidence: list[str], data: dict) -> list[Finding]:
         return [self.result(ctx, "FAIL" if bad else "PASS", line, message, evidence, data=data)]
+
+
+def _ids(ids: list[int], limit: int = 8) -> str:
+    return "[" + ", ".join(map(str, ids[:limit])) + (", …]" if len(ids) > limit else "]")

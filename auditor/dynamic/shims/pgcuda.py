@@ -1,4 +1,5 @@
-"""Make CUDA-only scripts run on the CPU: devices, ``torch.cuda`` queries, autocast, ``torch.compile``.
+"""Make CUDA-only scripts run on the CPU: devices, ``torch.cuda`` queries, autocast, ``torch.compile``,
+and ``torch.inference_mode`` (run as ``no_grad``, see :class:`inference_mode`).
 
 A ``TorchFunctionMode`` rewrites every ``device=`` / ``.to(...)`` / ``.cuda()`` that names CUDA; the
 same mode carries the tape's taps (``pgtape``) so there is one interception layer. The mode is pushed
@@ -191,6 +192,39 @@ def _compile(model: Any = None, *args: Any, **kwargs: Any) -> Any:
     return model
 
 
+_RealInferenceMode = torch.inference_mode
+_real_is_inference_mode_enabled = torch.is_inference_mode_enabled
+_INFERENCE = threading.local()
+
+
+class inference_mode(_RealInferenceMode):  # noqa: N801 - replaces torch.inference_mode
+    """``torch.inference_mode`` with ``no_grad`` semantics; ``is_inference_mode_enabled`` still answers.
+
+    Why: the tiny configuration takes branches the real run never takes. The common case is a rotary
+    table cached on the module: built under inference mode during an eval and reused by TTT training.
+    At the real ``seq_len`` (2048, above the ``train_seq_len=1024`` the scripts hard-code) the table is
+    rebuilt in float32 and ``.to(bfloat16)`` hands training a fresh normal tensor; at the tiny length it
+    comes from the bf16 ``inv_freq`` buffer, ``.to(bfloat16)`` is a no-op, and autograd refuses the
+    inference tensor itself. Inference mode computes the same values as ``no_grad``; it only adds checks
+    that fire later (inference tensors in autograd, in-place updates outside the mode), so running it as
+    ``no_grad`` changes no value a real run computes. As in torch, ``inference_mode(False)`` enables grad.
+    """
+
+    def __enter__(self) -> None:
+        self._saved = (torch.is_grad_enabled(), getattr(_INFERENCE, "on", False))
+        torch._C._set_grad_enabled(not self.mode)
+        _INFERENCE.on = bool(self.mode)
+
+    def __exit__(self, *exc: Any) -> None:
+        grad, on = self._saved
+        torch._C._set_grad_enabled(grad)
+        _INFERENCE.on = on
+
+
+def _is_inference_mode_enabled() -> bool:
+    return getattr(_INFERENCE, "on", False) or _real_is_inference_mode_enabled()
+
+
 def _push_mode_in_threads() -> None:
     start = threading.Thread.run
 
@@ -259,6 +293,11 @@ def install() -> None:
     torch.amp.autocast = autocast
     torch.cuda.amp.autocast = _cuda_autocast
     torch.compile = _compile
+    torch.inference_mode = torch.autograd.inference_mode = torch.autograd.grad_mode.inference_mode = inference_mode
+    torch.is_inference_mode_enabled = _is_inference_mode_enabled
     torch.Tensor.pin_memory = lambda self, *a, **k: self
+    # every tensor stands for a CUDA tensor, as ``torch.device("cuda")`` maps to the CPU: scripts that
+    # guard a kernel with ``x.is_cuda`` take the path the scored run took (kernels: the Triton stand-in)
+    torch.Tensor.is_cuda = property(lambda self: True)
     _push_mode_in_threads()
     MODE.__enter__()
