@@ -43,6 +43,7 @@ PLANS: dict[str, DynamicOptions] = {
     "bad_network": PLAIN,
     "bad_lut_space": PLAIN,
     "bad_lut_byte": PLAIN,
+    "warn_warmup_discarded": PLAIN,
     "sec_socket": HOSTILE,
     "sec_home": HOSTILE,
     "sec_forkbomb": HOSTILE,

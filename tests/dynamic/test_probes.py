@@ -70,6 +70,14 @@ def test_illegal_variants_fail(audits, name: str) -> None:
             assert f.level is Level.FAIL and f.line > 1 and f.evidence
 
 
+@pytest.mark.slow
+def test_a_discarded_warm_up_on_val_is_a_warning(audits) -> None:
+    findings, _ = audits["warn_warmup_discarded"]
+    assert fails(findings) == {("PG801", "C3-f")}
+    warm = next(f for f in findings if f.code == "PG801")
+    assert (warm.level, warm.line, warm.data["count"]) == (Level.WARN, 17, 128)
+
+
 def test_byte_lut_bugs_report_the_exact_totals(audits) -> None:
     space = next(f for f in audits["bad_lut_space"][0] if f.code == "PG807")
     byte = next(f for f in audits["bad_lut_byte"][0] if f.code == "PG807")

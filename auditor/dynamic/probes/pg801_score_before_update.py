@@ -17,7 +17,7 @@ Outcomes
     INCONCLUSIVE when the run reports no headline, or when the captured scores do not reconcile with
     the reported total and an update falls between a position's first and last computation.
     A compile warm-up on val tokens (C3-f) is a WARN: the optimizer that stepped on them was thrown
-    away — every parameter it updated was freed before the headline pass began.
+    away — every parameter it updated was freed before the first reported score was computed.
 Known gaps
     A warm-up whose adapter outlives the headline pass (kept but unused) is reported as FAIL; the flip
     test shows whether it influenced the scores. Updates through custom kernels or optimizers that
@@ -61,7 +61,8 @@ class ScoreBeforeUpdate(Probe):
         findings: list[Finding] = []
         unsure: list[dict] = []
         targets = _loss_targets(ctx.view.of("SCORE", "STEP", "UPDATE"))
-        discarded = {e["oid"]: e["i"] for e in ctx.view.of("DISCARD") if e["i"] < ctx.headline.start}
+        scoring_starts = int(s.commit_event.min()) if s.commit_event.size else -1
+        discarded = {e["oid"]: e["i"] for e in ctx.view.of("DISCARD") if e["i"] < scoring_starts}
         for e in ctx.view.of("STEP", "UPDATE", "CALIB"):
             pos = expand(e["pos"])
             if e["i"] in targets:
@@ -115,10 +116,11 @@ class ScoreBeforeUpdate(Probe):
 
     def _discarded(self, ctx: Context, e: dict, pos: np.ndarray, freed_at: int) -> Finding:
         """C3-f: steps of a throw-away optimizer (a compile warm-up) whose parameters all died before the
-        headline pass: tolerated (RULEBOOK C3-f, WARN); synthetic tokens are the clean way."""
+        first reported score: tolerated (RULEBOOK C3-f, WARN); synthetic tokens are the clean way."""
         return self.result(
             ctx, "FAIL", e["line"], f"a throw-away optimizer ({e.get('opt', '?')}) stepped on val positions before they "
-            "were scored; all its parameters were freed before the headline pass (compile warm-up, state discarded)",
+            "were scored; all its parameters were freed before the first reported score (compile warm-up, state "
+            "discarded)",
             [f"tape event #{e['i']} optimizer step at line {e['line']} used val positions {fmt_positions(pos)}",
              f"tape event #{freed_at}: the last of that optimizer's parameters was freed",
              "warm up on synthetic tokens instead"],

@@ -41,12 +41,14 @@ def main() -> int:
 
     torch.set_num_threads(int(config.get("threads", 1)))
     _hide_triton_from_torch()
+    import pgcompress
     import pgcuda
     import pgdist
     import pgtape
     import pgfork
 
     pgcuda.install()
+    pgcompress.install()
     pgdist.install()
     tape = pgtape.install(config)
     tape_ref.append(tape)
