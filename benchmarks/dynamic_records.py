@@ -79,7 +79,7 @@ def main() -> None:
         outcomes = {f.code: f.data["outcome"] for f in findings}
         row = {"folder": folder, "seconds": round(secs, 1), "peak_mib": run.data.get("peak_rss", 0) >> 20,
                "verdict": run.data["outcome"], "reason": "" if run.data["outcome"] == "PASS" else run.message,
-               "outcomes": outcomes, "fails": sorted({f"{f.code}:{f.rule}" for f in findings if f.data["outcome"] == "FAIL"})}
+               "outcomes": outcomes, "fails": sorted({f"{f.code}:{f.rule}:{f.level.name}" for f in findings if f.data["outcome"] == "FAIL"})}
         if entry is not None:
             row.update(id=entry["id"], expected=entry["expected"]["verdict"], labels=entry["expected"].get("rules", []))
         rows.append(row)

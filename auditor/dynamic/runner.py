@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -102,7 +103,11 @@ def _blocked(ctx_base: Any, view: TapeView, headline: Any) -> str | None:
             return f"{exc['msg']} (line {exc['at_line']})"
         return f"the script failed at the tiny configuration: {exc['type']}: {exc['msg'][:200]} (line {exc['at_line']})"
     if ctx_base.rc not in (0, None):
-        return f"the script exited with status {ctx_base.rc} before finishing"
+        rc = ctx_base.rc
+        how = f"was killed by {signal.Signals(-rc).name}" if rc < 0 and -rc in signal.valid_signals() else \
+            f"exited with status {rc}"
+        native = [e["argv"][:160] for e in view.of("SUBPROC") if "g++" in e["argv"] or "nvcc" in e["argv"]]
+        return f"the script {how} before finishing" + (f" (after building native code: {native[-1]})" if native else "")
     return "the run printed no headline val_bpb line with captured scores"
 
 

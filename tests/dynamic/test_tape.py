@@ -1,4 +1,4 @@
-"""Reading the headline off the tape's log lines."""
+"""Reading the headline and the reason a run stopped off the tape."""
 
 from __future__ import annotations
 
@@ -23,3 +23,16 @@ def test_no_val_loss_anywhere_for_that_bpb_stays_unknown() -> None:
     view = TapeView([_log(0, "pre val_loss:2.5000 val_bpb:3.1111"), _log(1, "final_exact val_bpb:3.00001234")])
     rep = view.reported()
     assert (rep.val_loss, rep.loss_decimals) == (None, 0)
+
+
+def test_a_crash_in_native_code_names_the_signal_and_the_build() -> None:
+    from types import SimpleNamespace
+
+    from auditor.dynamic.runner import _blocked
+
+    view = TapeView([{"i": 0, "kind": "SUBPROC", "argv": "('g++', ['g++', 'k.cpp'])", "line": 3}])
+    run = SimpleNamespace(killed=None, exception=None, rc=-11)
+    assert _blocked(run, view, None) == ("the script was killed by SIGSEGV before finishing "
+                                         "(after building native code: ('g++', ['g++', 'k.cpp']))")
+    assert _blocked(SimpleNamespace(killed=None, exception=None, rc=3), TapeView([]), None) == \
+        "the script exited with status 3 before finishing"
