@@ -5,8 +5,9 @@ A record folder's logs and run command say which settings the scored run used
 sandbox must run the same paths, so each setting the run changed is passed as an environment variable:
 the command's own text where the command set it, else the text that makes the script's own parsing
 (``bool(int(os.environ.get(...)))``, ``... == "1"``) yield the logged value. The tiny configuration
-is applied on top, so sizes still shrink. Paths (data, tokenizer, output locations) describe the
-machine, not the run's behaviour, and stay the sandbox's own.
+is applied on top, so sizes still shrink. Paths (data, tokenizer, output locations), the process
+topology (8 ranks on the scored machine, one in the sandbox) and the run's name describe the machine,
+not the run's behaviour, and stay the sandbox's own.
 """
 
 from __future__ import annotations
@@ -19,12 +20,19 @@ from auditor.analysis import Analysis
 from auditor.analysis.config import EnvSetting, fold_setting
 
 
+#: set by the launcher or by the sandbox itself, never reproduced from the scored run
+MACHINE = frozenset({"WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK", "NODE_RANK", "NNODES",
+                     "NPROC_PER_NODE", "MASTER_ADDR", "MASTER_PORT", "CUDA_VISIBLE_DEVICES", "RUN_ID"})
+
+
 def run_environment(analysis: Analysis, values: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """Env variables reproducing the run's configuration, and a note per variable."""
     env: dict[str, str] = {}
     notes: list[str] = []
     assigned = _assigned_values(analysis.tree)
     for s in analysis.settings.values():
+        if s.env in MACHINE:
+            continue
         if s.attr in values and s.attr != s.env:  # a log dump: what the script computed, parsed back
             node = assigned.get((s.line, s.attr))
             if not s.overridden or node is None:

@@ -21,6 +21,7 @@ class Hyperparameters:
     epochs = int(os.environ.get("EPOCHS", 3))
     mode = os.environ.get("MODE", "plain") in ("fast", "exact")
     data_path = os.environ.get("DATA_PATH", "./data/fineweb")
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
 '''
 
 
@@ -34,7 +35,7 @@ def _env(tmp_path: Path, readme: str = "", log: str = "") -> tuple[dict[str, str
 
 
 def test_logged_values_are_spelled_as_the_script_parses_them(tmp_path: Path) -> None:
-    log = "Hyperparameters:\n  adapt: True\n  slot: True\n  lr: 0.01\n  epochs: 8\n  mode: True\n"
+    log = "Hyperparameters:\n  adapt: True\n  slot: True\n  lr: 0.01\n  epochs: 8\n  mode: True\n  world_size: 8\n"
     env, notes = _env(tmp_path, log=log)
     assert env == {"ADAPT": "1", "SLOT": "1", "EPOCHS": "8"}
     assert "ADAPT=1 (the scored run's configuration; code default False)" in notes
@@ -42,8 +43,8 @@ def test_logged_values_are_spelled_as_the_script_parses_them(tmp_path: Path) -> 
     assert any(n.startswith("MODE: the scored run used True") for n in notes)
 
 
-def test_the_log_wins_over_the_command_and_paths_and_shell_variables_stay_out(tmp_path: Path) -> None:
-    readme = "LR=0.02 EPOCHS=$N DATA_PATH=/data/x ADAPT=1 torchrun --nproc_per_node=8 train_gpt.py\n"
+def test_the_log_wins_over_the_command_and_paths_topology_and_shell_variables_stay_out(tmp_path: Path) -> None:
+    readme = "LR=0.02 EPOCHS=$N DATA_PATH=/data/x WORLD_SIZE=8 ADAPT=1 torchrun --nproc_per_node=8 train_gpt.py\n"
     env, _ = _env(tmp_path, readme=readme, log="Hyperparameters:\n  lr: 0.01\n")
     assert env == {"ADAPT": "1"}
 
