@@ -44,6 +44,7 @@ PLANS: dict[str, DynamicOptions] = {
     "bad_lut_space": PLAIN,
     "bad_lut_byte": PLAIN,
     "warn_warmup_discarded": PLAIN,
+    "review_sliding_head_gap": PLAIN,
     "sec_socket": HOSTILE,
     "sec_home": HOSTILE,
     "sec_forkbomb": HOSTILE,

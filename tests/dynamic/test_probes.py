@@ -78,6 +78,14 @@ def test_a_discarded_warm_up_on_val_is_a_warning(audits) -> None:
     assert (warm.level, warm.line, warm.data["count"]) == (Level.WARN, 17, 128)
 
 
+@pytest.mark.slow
+def test_an_unscored_first_window_head_is_for_review(audits) -> None:
+    findings, _ = audits["review_sliding_head_gap"]
+    assert fails(findings) == {("PG804", "VAL-FULL-COVERAGE")}
+    gap = next(f for f in findings if f.code == "PG804")
+    assert (gap.level, gap.line, gap.data["missing"]) == (Level.REVIEW, 26, 96)
+
+
 def test_byte_lut_bugs_report_the_exact_totals(audits) -> None:
     space = next(f for f in audits["bad_lut_space"][0] if f.code == "PG807")
     byte = next(f for f in audits["bad_lut_byte"][0] if f.code == "PG807")
