@@ -28,6 +28,7 @@ VAL_TOKENS = 4097  # 32 windows of 128, plus the one extra target the reference 
 TRAIN_DOCS = 1500
 VAL_DOC_LEN = (40, 200)
 VAL_SEED = 20240520
+BOS_ID = 1  # every synthetic val document starts with it, as FineWeb documents start with <s>
 RECIPE = 3  # bump when anything above changes
 
 
@@ -63,7 +64,7 @@ def build(cache_dir: Path | None = None) -> SyntheticData:
             ds = build_dataset(docs[: TRAIN_DOCS + 1], tmp, PROBE_VOCAB, 1)
             for f in ds.val_files:
                 f.unlink()
-            stream = random_stream(ds.vocab_size, VAL_TOKENS, 1, 4, VAL_SEED, VAL_DOC_LEN)
+            stream = random_stream(ds.vocab_size, VAL_TOKENS, BOS_ID, 4, VAL_SEED, VAL_DOC_LEN)
             write_shard(tmp / "fineweb_val_000000.bin", stream, ds.vocab_size)
             luts = build_sentencepiece_luts(load_tokenizer(ds.tokenizer_path), ds.vocab_size)
             import torch

@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from auditor.dynamic.context import Context
+from auditor.dynamic.data import BOS_ID
 from auditor.dynamic.probes.base import INCONCLUSIVE, Probe, fmt_positions
 from auditor.dynamic.tape import expand
 from auditor.findings import Confidence, Finding, Level, Status
@@ -70,6 +71,9 @@ class ScoreBeforeUpdate(Probe):
             if e["i"] in targets:
                 pos = np.intersect1d(pos, targets[e["i"]])
             pos = pos[(pos >= 1) & (pos <= n)]
+            # a document's BOS is the same id everywhere: learning it leaks nothing about val (phased
+            # global SGD on scored documents also predicts the next document's BOS before it is scored)
+            pos = pos[ctx.stream[pos] != BOS_ID]
             if pos.size == 0:
                 continue
             before_any = pos[first[pos] > e["i"]]
