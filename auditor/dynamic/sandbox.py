@@ -43,6 +43,7 @@ _TOKENIZER_NAME = re.compile(r"[A-Za-z0-9_.-]+\.model\b")
 class Limits:
     wall_s: float = 90.0
     mem_bytes: int = 6 * 1024**3  # address space per process; torch reserves far more than it touches
+    rss_bytes: int = 4 * 1024**3  # resident memory of the whole process group (the audit's 4 GB budget)
     cpu_s: int = 240
     file_bytes: int = 1024**3
     max_procs: int = 32
@@ -221,6 +222,8 @@ class Sandbox:
                     killed = f"wall-clock limit of {wall:.0f} s"
                 elif count > self.limits.max_procs:
                     killed = f"more than {self.limits.max_procs} processes"
+                elif rss > self.limits.rss_bytes:
+                    killed = f"more than {self.limits.rss_bytes >> 20} MiB resident"
                 if killed:
                     self._kill(proc)
                     break
