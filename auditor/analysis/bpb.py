@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from auditor.analysis import bytes_lut, scoring
 from auditor.analysis.module import Function
+from auditor.analysis.nodes import walk
 from auditor.analysis.scoring import LOSS_FNS, base_paths, call_name
 from auditor.analysis.taint import Taint, path_of
 
@@ -210,7 +211,7 @@ class ByteFlow:
         if path is None:
             return False
         _, aug = self.defs(fn)
-        return any(isinstance(n, ast.Call) and call_name(n) in LOG2_FNS for v in aug.get(path, []) for n in ast.walk(v))
+        return any(isinstance(n, ast.Call) and call_name(n) in LOG2_FNS for v in aug.get(path, []) for n in walk(v))
 
 
 def _unwrap(expr: ast.AST) -> ast.AST:
@@ -243,13 +244,13 @@ def _is_len_encode(node: ast.AST) -> bool:
 
 def _base_indices(builder: Function) -> tuple[int, ...] | None:
     """Which elements of the builder's returned tuple hold the ``len(piece.encode())`` table."""
-    filled = {path_of(n.targets[0].value) for n in ast.walk(builder.node)
+    filled = {path_of(n.targets[0].value) for n in walk(builder.node)
               if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Subscript)
-              and any(_is_len_encode(c) for c in ast.walk(n.value))}
-    for node in ast.walk(builder.node):
+              and any(_is_len_encode(c) for c in walk(n.value))}
+    for node in walk(builder.node):
         if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple):
             return tuple(i for i, e in enumerate(node.value.elts)
-                         if {path_of(n) for n in ast.walk(e)} & (filled - {None}))
+                         if {path_of(n) for n in walk(e)} & (filled - {None}))
     return None
 
 
@@ -340,10 +341,10 @@ def _rescaled_by_caller(a: "Analysis", fn: Function) -> bool:
         if isinstance(parent, ast.BinOp) and isinstance(parent.op, (ast.Mult, ast.Div)):
             return True
         if isinstance(parent, ast.Assign):
-            names = {p for t in parent.targets for n in ast.walk(t) if (p := path_of(n)) is not None}
+            names = {p for t in parent.targets for n in walk(t) if (p := path_of(n)) is not None}
             for node in a.fact(bodies)[caller]:
                 if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)) and any(
-                        path_of(s) in names for side in (node.left, node.right) for s in ast.walk(side)):
+                        path_of(s) in names for side in (node.left, node.right) for s in walk(side)):
                     return True
     return False
 
@@ -399,7 +400,7 @@ def _model_inputs(ctx: ByteFlow, fn: Function | None, nodes: list[ast.AST]) -> s
         stack, seen = [node.args[0]], set()
         while stack:
             expr = stack.pop()
-            for n in ast.walk(expr):
+            for n in walk(expr):
                 if isinstance(n, ast.Call) and call_name(n) not in PASS_METHODS | scoring.VIEW_METHODS:
                     for arg in n.args:
                         out |= base_paths(arg)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from auditor.analysis.module import Function
+from auditor.analysis.nodes import walk
 from auditor.analysis.scoring import call_name
 
 if TYPE_CHECKING:
@@ -42,11 +43,11 @@ class LutFacts:
 
 
 def _calls(fn: Function) -> list[ast.Call]:
-    return [n for n in ast.walk(fn.node) if isinstance(n, ast.Call)]
+    return [n for n in walk(fn.node) if isinstance(n, ast.Call)]
 
 
 def _measure_line(fn: Function) -> int:
-    for n in ast.walk(fn.node):
+    for n in walk(fn.node):
         if isinstance(n, ast.Call) and call_name(n) == "len" and n.args and isinstance(n.args[0], ast.Call) \
                 and call_name(n.args[0]) == "encode":
             return n.lineno
@@ -56,11 +57,11 @@ def _measure_line(fn: Function) -> int:
 def _byte_branch_values(fn: Function) -> list[ast.AST]:
     """Values assigned into a table inside ``if sp.is_byte(i):`` branches."""
     out: list[ast.AST] = []
-    for node in ast.walk(fn.node):
+    for node in walk(fn.node):
         if isinstance(node, ast.If) and any(isinstance(c, ast.Call) and call_name(c) == "is_byte"
-                                            for c in ast.walk(node.test)):
+                                            for c in walk(node.test)):
             for stmt in node.body:
-                for sub in ast.walk(stmt):
+                for sub in walk(stmt):
                     if isinstance(sub, ast.Assign) and isinstance(sub.targets[0], ast.Subscript):
                         out.append(sub.value)
     return out
@@ -88,7 +89,7 @@ def build(a: "Analysis") -> LutFacts:
         if missing:
             res.deviations.append(Deviation(fn, line, "ids that are not text (" + ", ".join(missing) +
                                             ") are not treated as 0-byte boundaries"))
-        space_consts = [n for n in ast.walk(fn.node) if isinstance(n, ast.Constant) and n.value == SPACE]
+        space_consts = [n for n in walk(fn.node) if isinstance(n, ast.Constant) and n.value == SPACE]
         replaced = [c for c in calls if call_name(c) == "replace" and c.args and isinstance(c.args[0], ast.Constant)
                     and c.args[0].value == SPACE]
         if not space_consts:
@@ -106,10 +107,10 @@ def build(a: "Analysis") -> LutFacts:
 
 def _walks_vocabulary(fn: Function) -> bool:
     """``for i in range(...): ... id_to_piece(i)``: a table over ids, not a per-text byte count."""
-    for loop in ast.walk(fn.node):
+    for loop in walk(fn.node):
         if isinstance(loop, ast.For) and isinstance(loop.target, ast.Name) and isinstance(loop.iter, ast.Call) \
                 and call_name(loop.iter) == "range":
-            for c in ast.walk(loop):
+            for c in walk(loop):
                 if isinstance(c, ast.Call) and call_name(c) == "id_to_piece" and c.args and \
                         isinstance(c.args[0], ast.Name) and c.args[0].id == loop.target.id:
                     return True
@@ -118,7 +119,7 @@ def _walks_vocabulary(fn: Function) -> bool:
 
 def _strips(fn: Function) -> bool:
     """``piece = piece[1:]`` / ``piece.lstrip('▁')`` / ``removeprefix('▁')`` somewhere in the builder."""
-    for node in ast.walk(fn.node):
+    for node in walk(fn.node):
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
             lower = node.slice.lower
             if isinstance(lower, ast.Constant) and lower.value == 1 and node.slice.upper is None:

@@ -62,6 +62,7 @@ from typing import TYPE_CHECKING
 
 from auditor.analysis import config, roles
 from auditor.analysis.module import Function
+from auditor.analysis.nodes import children, walk
 from auditor.analysis.taint import _COMPREHENSIONS, SHAPE_ATTRS, Taint, _bound_paths, _flows, path_of
 
 if TYPE_CHECKING:
@@ -227,8 +228,11 @@ class _SplitTaint(Taint):
     object holds them). Library calls keep the base rule (any tainted argument taints the result).
     Past the depth bound, local calls fall back to the base rule."""
 
+    #: (names set, its size, the set of their first components): see :meth:`_roots`
+    _roots_memo: tuple[set[str], int, set[str]] | None = None
+
     def is_tainted(self, expr: ast.AST | None) -> bool:
-        if expr is None:
+        if expr is None or not self._may_carry(expr):
             return False
         stack: list[ast.AST] = [expr]
         while stack:
@@ -261,8 +265,48 @@ class _SplitTaint(Taint):
                 if self._comprehension_tainted(node):
                     return True
                 continue
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(children(node))
         return False
+
+    def _run(self) -> None:
+        # with no tainted name to start from, a scope whose flows and returns hold nothing the seed
+        # matches and no local call ends with no tainted name and no tainted return: skip the fixpoint
+        if self.names or self._can_seed(self.module.scope_memo("split-scope", self.fn, self._scope_subtree)):
+            super()._run()
+
+    def _scope_subtree(self) -> "_Subtree":
+        flows, _, rets = self.module.scope_memo("taint-flows", self.fn, self._flow_index)
+        return _Subtree(*(value for _, value in flows if value is not None), *rets)
+
+    def _may_carry(self, expr: ast.AST) -> bool:
+        """A necessary condition for :meth:`is_tainted`, from what ``expr``'s subtree contains: a node
+        the seed matches, a name whose root carries taint, or a local call (which may return the split
+        without a tainted argument). Most expressions a propagation asks about have none of these."""
+        memo = self.module.fact(_subtree_memo)
+        r = memo.get(expr)
+        if r is None:
+            r = memo[expr] = _Subtree(expr)
+        if self.names and not r.names.isdisjoint(self._roots()):
+            return True
+        return self._can_seed(r)
+
+    def _can_seed(self, r: "_Subtree") -> bool:
+        """Does ``r`` hold a node the seed matches, or (within the depth bound) a local call?"""
+        seed = self.seed
+        assert isinstance(seed, _Seeds)
+        if r.split[seed.index] or not (r.attrs.isdisjoint(seed.fields) and r.names.isdisjoint(seed.globals)
+                                       and r.called.isdisjoint(seed.sources)):
+            return True
+        return self.depth > 0 and r.local_call(self.module, self.fn)
+
+    def _roots(self) -> set[str]:
+        """First components of the tainted names. ``names`` only grows in place or is replaced by
+        another set, so the same object at the same size has the same content (holding the object
+        here keeps its identity from being reused)."""
+        memo, names = self._roots_memo, self.names
+        if memo is None or memo[0] is not names or memo[1] != len(names):
+            memo = self._roots_memo = (names, len(names), {n.split(".")[0] for n in names})
+        return memo[2]
 
     def _local_call_taints(self, call: ast.Call) -> bool:
         for target in self.module.resolve_call(call.func, self.fn):
@@ -284,6 +328,52 @@ class _SplitTaint(Taint):
         return False
 
 
+class _Subtree:
+    """What the subtrees of some expressions hold that a split seed or a taint could match."""
+
+    __slots__ = ("names", "attrs", "called", "split", "calls", "_local")
+
+    def __init__(self, *exprs: ast.AST) -> None:
+        names: set[str] = set()
+        attrs: set[str] = set()
+        called: set[str] = set()
+        split = [False, False]
+        calls: list[ast.Call] = []
+        stack = list(exprs)
+        while stack:
+            node = stack.pop()
+            stack.extend(children(node))
+            if isinstance(node, ast.Name):
+                names.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                attrs.add(node.attr)
+            elif isinstance(node, ast.Call):
+                calls.append(node)
+                if isinstance(node.func, ast.Name):
+                    called.add(node.func.id)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                val, train = roles.shard_split(node.value)
+                split[0] |= val
+                split[1] |= train
+        self.names, self.attrs, self.called, self.split, self.calls = names, attrs, called, split, calls
+        self._local: dict[Scope, bool] = {}
+
+    def local_call(self, a: "Analysis", fn: Scope) -> bool:
+        """Does the subtree call a local function (not a class constructor) from ``fn``?"""
+        found = self._local.get(fn)
+        if found is None:
+            found = self._local[fn] = any(
+                not (isinstance(c.func, ast.Name) and c.func.id in a.classes) and a.resolve_call(c.func, fn)
+                for c in self.calls
+            )
+        return found
+
+
+def _subtree_memo(a: "Analysis") -> dict[ast.AST, _Subtree]:
+    """Per file: :class:`_Subtree` of each expression a split taint was asked about."""
+    return {}
+
+
 class _DefaultTaint(_SplitTaint):
     """The same taint under the default configuration: ``if``/``else`` arms and conditional expressions
     that the defaults switch off carry nothing (``val_files if CALIB_SOURCE == "val" else train_files``
@@ -296,7 +386,7 @@ class _DefaultTaint(_SplitTaint):
     def _body_nodes(self) -> list[ast.AST]:
         root = self.fn.node if self.fn is not None else self.module.tree
         out: list[ast.AST] = []
-        stack = list(ast.iter_child_nodes(root))
+        stack = list(children(root))
         while stack:
             node = stack.pop()
             if isinstance(node, _SKIP):
@@ -306,11 +396,11 @@ class _DefaultTaint(_SplitTaint):
                 stack.append(node.test)
                 stack.extend(node.body if taken else node.orelse)
                 continue
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(children(node))
         return out
 
     def is_tainted(self, expr: ast.AST | None) -> bool:
-        if expr is None or not any(isinstance(n, ast.IfExp) for n in ast.walk(expr)):
+        if expr is None or not any(isinstance(n, ast.IfExp) for n in walk(expr)):
             return super().is_tainted(expr)
         if isinstance(expr, ast.IfExp) and (taken := self._taken(expr.test)) is not None:
             return self.is_tainted(expr.body if taken else expr.orelse)
@@ -318,7 +408,7 @@ class _DefaultTaint(_SplitTaint):
         if self.seed(expr) or (path is not None and self._path_tainted(path)):
             return True
         # an expression holding a conditional: any child (the base rule for calls, coarser but safe)
-        return any(self.is_tainted(c) for c in ast.iter_child_nodes(expr))
+        return any(self.is_tainted(c) for c in children(expr))
 
 
 class _Seeds:
@@ -364,13 +454,7 @@ class _Index:
 
 def _index(a: "Analysis", fn: Scope) -> _Index:
     idx = _Index()
-    root = a.tree if fn is None else fn.node
-    stack = list(ast.iter_child_nodes(root))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, _SKIP):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
+    for node in a.body_nodes(fn):
         if isinstance(node, ast.Call):
             idx.calls.append(node)
             if isinstance(node.func, ast.Name):
@@ -403,7 +487,7 @@ def _propagate(a: "Analysis", seed: _Seeds, index: dict[Scope, _Index]) -> dict[
         if parent is not None and fn.cls is None:
             nested[parent].append(fn)
             own[fn] = set(fn.params) | {
-                n.id for n in ast.walk(fn.node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+                n.id for n in walk(fn.node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
             }
     for _round in range(4):
         initial: dict[Scope, set[str]] = defaultdict(set)
@@ -464,7 +548,7 @@ def _propagate(a: "Analysis", seed: _Seeds, index: dict[Scope, _Index]) -> dict[
             for stmt in cls.body:
                 value = getattr(stmt, "value", None)
                 targets = stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
-                if value is not None and any(seed(n) for n in ast.walk(value)):
+                if value is not None and any(seed(n) for n in walk(value)):
                     fields.update(t.id for t in targets if isinstance(t, ast.Name))
         if (fields, globals_, sources) == (seed.fields, seed.globals, seed.sources):
             seed.initial = initial
@@ -479,10 +563,12 @@ def _propagate(a: "Analysis", seed: _Seeds, index: dict[Scope, _Index]) -> dict[
 
 
 class _Walker:
-    def __init__(self, a: "Analysis", fn: Scope, seeds: tuple["_Seeds", ...]) -> None:
+    def __init__(self, a: "Analysis", fn: Scope, seeds: tuple["_Seeds", ...], index: _Index) -> None:
         self.a = a
         self.fn = fn
-        self.seeds = seeds
+        # only the seeds whose constants, fields or globals occur in this scope can name a split here
+        self.seeds = tuple(s for s in seeds if index.split[s.index] or not (
+            index.attrs.isdisjoint(s.fields) and index.names.isdisjoint(s.globals)))
         self.events: list[Event] = []
         self._binding_map: dict[str, list[ast.AST]] | None = None
 
@@ -526,7 +612,7 @@ class _Walker:
         self.events.append(Event(kind, node, self.fn, loops, no_grad, tuple(data), tuple(callees)))
 
     def _simple(self, stmt: ast.stmt, loops, no_grad) -> None:
-        if isinstance(stmt, (ast.Assign, ast.AugAssign)) and any(_is_gram(n) for n in ast.walk(stmt.value)):
+        if isinstance(stmt, (ast.Assign, ast.AugAssign)) and any(_is_gram(n) for n in walk(stmt.value)):
             self._add(Kind.CALIB, stmt, loops, no_grad, [stmt.value])
         elif isinstance(stmt, ast.AugAssign):
             if isinstance(stmt.op, ast.Sub) and _reads_grad(stmt.value):
@@ -544,10 +630,10 @@ class _Walker:
             node = stack.pop()
             if isinstance(node, _SKIP):
                 continue
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(children(node))
             if isinstance(node, ast.Call):
                 self._call(node, loops, no_grad)
-            elif not names_split and isinstance(node, (ast.Constant, ast.Attribute, ast.Name)):
+            elif not names_split and self.seeds and isinstance(node, (ast.Constant, ast.Attribute, ast.Name)):
                 names_split = any(seed(node) for seed in self.seeds)
         return names_split
 
@@ -595,7 +681,7 @@ class _Walker:
 
 
 def _reads_grad(expr: ast.AST) -> bool:
-    return any(isinstance(n, ast.Attribute) and n.attr == "grad" for n in ast.walk(expr))
+    return any(isinstance(n, ast.Attribute) and n.attr == "grad" for n in walk(expr))
 
 
 def _is_gram(expr: ast.AST) -> bool:
@@ -616,13 +702,7 @@ def _is_gram(expr: ast.AST) -> bool:
 def _bindings(a: "Analysis", fn: Scope) -> dict[str, list[ast.AST]]:
     """``name → values`` assigned in the scope (flow-insensitive)."""
     out: dict[str, list[ast.AST]] = defaultdict(list)
-    root = a.tree if fn is None else fn.node
-    stack = list(ast.iter_child_nodes(root))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, _SKIP):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
+    for node in a.body_nodes(fn):
         if isinstance(node, ast.Assign):
             for t in node.targets:
                 for elt in (t.elts if isinstance(t, (ast.Tuple, ast.List)) else [t]):
@@ -658,12 +738,12 @@ class _Builder:
         self._loop_names: dict[tuple[int, int], set[str]] = {}
         self._bindings_cache: dict[Scope, dict[str, list[ast.AST]]] = {}
         for fn in _scopes(a):
-            events = _Walker(a, fn, (self.val_seed, train_seed)).run()
+            events = _Walker(a, fn, (self.val_seed, train_seed), self.index[fn]).run()
             vt, tt = self.val.get(fn), self.train.get(fn)
             for e in events:
                 if e.kind is Kind.READ:
-                    e.val = any(_seeded(n, vt) for n in ast.walk(e.node))
-                    e.train = any(_seeded(n, tt) for n in ast.walk(e.node))
+                    e.val = any(_seeded(n, vt) for n in walk(e.node))
+                    e.train = any(_seeded(n, tt) for n in walk(e.node))
                 elif e.loops and e.kind in (Kind.BACKWARD, Kind.SCORE):
                     # the loop-local taint is a subset of the function's: only refine positives
                     e.val = vt is not None and any(vt.is_tainted(d) for d in e.data) and self._in_loop(vt, e)
@@ -697,12 +777,12 @@ class _Builder:
         key = (id(taint), id(loop))
         if key not in self._loop_names:
             flows = []
-            stack = list(ast.iter_child_nodes(loop))
+            stack = list(children(loop))
             while stack:
                 node = stack.pop()
                 if isinstance(node, _SKIP):
                     continue
-                stack.extend(ast.iter_child_nodes(node))
+                stack.extend(children(node))
                 flows.extend(_flows(node))
             rebound = {p.split(".")[0] for targets, _ in flows for t in targets for p in _bound_paths(t)}
             saved = taint.names
@@ -830,7 +910,7 @@ class _Builder:
         if isinstance(step.node, ast.AugAssign):
             candidates.append(step.node.target)
         for cand in candidates:
-            names = [path_of(n) for n in ast.walk(cand) if isinstance(n, (ast.Name, ast.Attribute))]
+            names = [path_of(n) for n in walk(cand) if isinstance(n, (ast.Name, ast.Attribute))]
             for name in filter(None, names):
                 if any(roles.fresh_leaf(v, self.constants) for v in bindings.get(name, [])):
                     return True
@@ -942,7 +1022,7 @@ class _Builder:
             return True
         key = (id(loop), id(site))
         if key not in self._advancing:
-            targets = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+            targets = {n.id for n in walk(loop.target) if isinstance(n, ast.Name)}
             t = Taint(self.a, fn, lambda n: isinstance(n, ast.Name) and n.id in targets, targets, depth=1)
             self._advancing[key] = any(t.is_tainted(d) for d in site.data) or self._iter_is_data(fn, loop)
         return self._advancing[key]
@@ -956,20 +1036,20 @@ class _Builder:
         if score.kind is Kind.CALL:
             return True
         for d in score.data:
-            for n in ast.walk(d):
+            for n in walk(d):
                 if isinstance(n, ast.Call):
                     name = n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
                     if name not in _VIEWS:
                         return True  # a forward/loss computed in the accumulation itself
         positions = self._assignments(fn)
-        names = {p for d in score.data for n in ast.walk(d) if (p := path_of(n))}
+        names = {p for d in score.data for n in walk(d) if (p := path_of(n))}
         return any(pos > site.pos for n in names for pos in positions.get(n, []))
 
     def _assignments(self, fn: Scope) -> dict[str, list[tuple[int, int]]]:
         if fn not in self._assign_pos:
             out: dict[str, list[tuple[int, int]]] = defaultdict(list)
             root = self.a.tree if fn is None else fn.node
-            for node in ast.walk(root):
+            for node in walk(root):
                 if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                     for t in targets:
@@ -1003,7 +1083,7 @@ class _Builder:
             if vt.backward is site and vt.step is not None and vt.step.data:
                 owners = self._param_owners(fn, vt.step.data[0])
                 root = self.a.tree if fn is None else fn.node
-                for node in ast.walk(root):
+                for node in walk(root):
                     if isinstance(node, ast.Delete) and (node.lineno, node.col_offset) > site.pos:
                         if {path_of(t) for t in node.targets} & owners:
                             return node
@@ -1015,7 +1095,7 @@ class _Builder:
         owners: set[str] = set()
         for value in bindings.get(path_of(receiver) or "", []):
             if isinstance(value, ast.Call) and value.args:
-                for n in ast.walk(value.args[0]):
+                for n in walk(value.args[0]):
                     if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "parameters":
                         owner = path_of(n.func.value)
                         if owner and any(isinstance(v, ast.Call) for v in bindings.get(owner, [])):
@@ -1051,14 +1131,14 @@ class _Builder:
         for fn in fns:
             root = self.a.tree if fn is None else fn.node
             compared: set[str] = set()
-            for node in ast.walk(root):
+            for node in walk(root):
                 if isinstance(node, ast.Compare):
-                    for sub in ast.walk(node):
+                    for sub in walk(node):
                         if (p := path_of(sub)) is not None:
                             compared.add(p)
                         if isinstance(sub, ast.BinOp) and isinstance(sub.op, ast.Sub) and self._reads_setting(sub.right):
                             return sub
-            for node in ast.walk(root):
+            for node in walk(root):
                 if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Sub):
                     if path_of(node.target) in compared and self._reads_setting(node.value):
                         return node
@@ -1069,7 +1149,7 @@ class _Builder:
         return None
 
     def _reads_setting(self, expr: ast.AST) -> bool:
-        return any(self.a.setting_of(n) is not None for n in ast.walk(expr) if isinstance(n, (ast.Attribute, ast.Name, ast.Call)))
+        return any(self.a.setting_of(n) is not None for n in walk(expr) if isinstance(n, (ast.Attribute, ast.Name, ast.Call)))
 
 
 def _seeded(node: ast.AST, taint: Taint | None) -> bool:
@@ -1102,16 +1182,16 @@ def _slot_region(a: "Analysis", bwd: Event, bindings: dict[str, list[ast.AST]]) 
         if isinstance(node, ast.Subscript):
             stack.append(node.value)
             stack.append(node.slice)
-            slices.extend(s for s in ast.walk(node.slice) if isinstance(s, ast.Slice))
+            slices.extend(s for s in walk(node.slice) if isinstance(s, ast.Slice))
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(children(node))
     # mask tensors built by slice assignment: ``mask[i, s:w] = 1`` / ``ctx[i, :s] = True``
     root = a.tree if fn is None else fn.node
-    for node in ast.walk(root):
+    for node in walk(root):
         if isinstance(node, ast.Assign):
             for t in node.targets:
                 if isinstance(t, ast.Subscript) and path_of(t.value) in masks:
-                    slices.extend(s for s in ast.walk(t.slice) if isinstance(s, ast.Slice))
+                    slices.extend(s for s in walk(t.slice) if isinstance(s, ast.Slice))
     if not slices:
         return "scored"
     prefix = [s for s in slices if _is_prefix(s)]

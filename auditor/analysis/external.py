@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from auditor.analysis import config
 from auditor.analysis.events import Kind, build_events
 from auditor.analysis.module import Function
+from auditor.analysis.nodes import walk
 from auditor.analysis.scoring import call_name
 from auditor.analysis.taint import path_of
 
@@ -129,7 +130,7 @@ class _Keys:
         return out
 
     def own_code(self, expr: ast.AST, fn: Function | None, depth: int = 3) -> bool:
-        for n in ast.walk(expr):
+        for n in walk(expr):
             if isinstance(n, ast.Name) and n.id == "__file__":
                 return True
             if isinstance(n, ast.Call) and (self.a.qualname(n.func) or "").startswith("tempfile."):
@@ -183,7 +184,7 @@ def build(a: "Analysis") -> ExternalFacts:
                 written |= keys.keys(target, fn)
             if (_qual(a, n).startswith("subprocess.") or _qual(a, n) == "os.system") and n.args:
                 # a tool this script runs (a compressor) writes the paths it is given
-                for x in ast.walk(n.args[0]):
+                for x in walk(n.args[0]):
                     if isinstance(x, (ast.Name, ast.Attribute, ast.Constant)):
                         written |= keys.keys(x, fn)
             if call_name(n) in DOWNLOADS:
@@ -225,7 +226,7 @@ def _is_handle(a: "Analysis", fn: Function | None, expr: ast.AST) -> bool:
         return call_name(expr) not in PATH_BUILDERS
     if isinstance(expr, ast.Name):
         root = a.tree if fn is None else fn.node
-        for n in ast.walk(root):
+        for n in walk(root):
             if isinstance(n, ast.withitem) and isinstance(n.optional_vars, ast.Name) and n.optional_vars.id == expr.id:
                 return True
     return False
@@ -252,7 +253,7 @@ def _written_through_helpers(a: "Analysis", keys: _Keys, calls: list[tuple[Funct
 def _external(a: "Analysis", ev, keys: _Keys, fn: Function | None, path: ast.AST, known: set[str]) -> str | None:
     if _is_handle(a, fn, path):
         return None
-    if fn is not None and any(isinstance(n, ast.Name) and n.id in fn.params for n in ast.walk(path)):
+    if fn is not None and any(isinstance(n, ast.Name) and n.id in fn.params for n in walk(path)):
         return None  # a path handed in by the caller: judged where it is built (see Known gaps)
     for split in (ev.val, ev.train):
         taint = split.get(fn)
@@ -269,7 +270,7 @@ def _used(a: "Analysis", call: ast.Call) -> bool:
 
 
 def _env_read(a: "Analysis", expr: ast.AST) -> bool:
-    for n in ast.walk(expr):
+    for n in walk(expr):
         if config.env_call(n, a.qualname) is not None:
             return True
         if isinstance(n, (ast.Name, ast.Attribute)) and a.setting_of(n) is not None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from auditor.analysis import config
 from auditor.analysis.config import EnvSetting
+from auditor.analysis.nodes import children, tree_nodes, walk
 from auditor.source import SourceFile
 
 if TYPE_CHECKING:
@@ -110,9 +111,18 @@ class Module:
         self._walks: dict[ast.AST, list[ast.AST]] = {}
         self._bodies: dict[ast.AST, list[ast.AST]] = {}
         self._scope_memo: dict[tuple[str, ast.AST], object] = {}
+        self._resolved: dict[tuple[ast.expr, Function | None], list[Function]] = {}
         #: references to local functions from module-level code: the script's entry points
         self._module_refs: list[tuple[Function, Gate | None, ast.AST]] = []
+        tree_nodes(tree)  # index the tree's child lists (the loader's scans usually did already)
         self._index()
+        # what a call may resolve to, grouped once (``resolve_call`` is asked about every loaded name)
+        self._of_class: dict[str | None, list[Function]] = {}
+        for fn in self.functions.values():
+            self._of_class.setdefault(fn.cls, []).append(fn)
+        self._plain = {name: [f for f in fns if f.cls is None] for name, fns in self.by_name.items()}
+        self._methods = {name: methods for name, fns in self.by_name.items()
+                         if (methods := [f for f in fns if f.cls is not None])}
         self._collect_settings()
         self._link()
         self._reach()
@@ -131,7 +141,7 @@ class Module:
                 # ``ast.parse`` accepts e.g. a 2,000-deep ``----1`` that CPython's compiler rejects
                 raise NestingTooDeep(f"source nests more than {MAX_NESTING} levels deep (line {node.lineno})")
             depth += 1
-            for child in ast.iter_child_nodes(node):
+            for child in children(node):
                 self.parents[child] = node
                 if owner is not None:
                     self._owner[child] = owner
@@ -274,7 +284,7 @@ class Module:
         functions and the whole tree many times over."""
         found = self._walks.get(node)
         if found is None:
-            found = self._walks[node] = list(ast.walk(node))
+            found = self._walks[node] = tree_nodes(node) if node is self.tree else walk(node)
         return found
 
     def scope_memo(self, kind: str, fn: Function | None, build: Callable[[], T]) -> T:
@@ -291,13 +301,13 @@ class Module:
         found = self._bodies.get(root)
         if found is None:
             found = []
-            stack = list(ast.iter_child_nodes(root))
+            stack = list(children(root))
             while stack:
                 node = stack.pop()
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
                     continue
                 found.append(node)
-                stack.extend(ast.iter_child_nodes(node))
+                stack.extend(children(node))
             self._bodies[root] = found
         return found
 
@@ -327,28 +337,44 @@ class Module:
         return None
 
     def _first_setting(self, test: ast.expr) -> EnvSetting | None:
-        for sub in ast.walk(test):
+        for sub in walk(test):
             found = self.setting_of(sub)
             if found is not None:
                 return found
         return None
 
     def resolve_call(self, func: ast.expr, within: Function | None) -> list[Function]:
-        """Local functions a call/reference may reach: ``f``, ``self.m``, ``obj.m``, ``Class(...)``."""
+        """Local functions a call/reference may reach: ``f``, ``self.m``, ``obj.m``, ``Class(...)``.
+
+        Memoized per (expression, scope): the fact modules ask about the same call sites many times.
+        The returned list is shared between callers, so it must not be modified."""
+        # most loaded names are no local function at all (``torch``, ``x``): answered without the memo
+        if isinstance(func, ast.Name):
+            if func.id not in self.by_name and func.id not in self.classes:
+                return []
+        elif not (isinstance(func, ast.Attribute) and func.attr in self._methods):
+            return []
+        key = (func, within)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = self._resolve_call(func, within)
+        return found
+
+    def _resolve_call(self, func: ast.expr, within: Function | None) -> list[Function]:
         if isinstance(func, ast.Name):
             if within is not None:
                 nested = self.functions.get(f"{within.qualname}.{func.id}")
                 if nested is not None:
                     return [nested]
             if func.id in self.classes:
-                return [f for f in self.functions.values() if f.cls == func.id]
-            return [f for f in self.by_name.get(func.id, []) if f.cls is None]
+                return list(self._of_class.get(func.id, ()))
+            return list(self._plain.get(func.id, ()))
         if isinstance(func, ast.Attribute):
-            methods = [f for f in self.by_name.get(func.attr, []) if f.cls is not None]
+            methods = self._methods[func.attr]
             receiver = self._constructed_class(func.value, within)
             if receiver is not None:  # ``state = WordState(...); state.step()``: that class's method only
                 return [f for f in methods if f.cls == receiver]
-            return methods
+            return list(methods)
         return []
 
     def _constructed_class(self, expr: ast.expr, within: Function | None) -> str | None:
@@ -365,7 +391,7 @@ class Module:
         """Values bound to plain names by ``name = value`` in ``fn`` (computed once per function)."""
         if fn.qualname not in self._assigned:
             assigned: dict[str, list[ast.expr]] = {}
-            for n in ast.walk(fn.node):
+            for n in self.walk(fn.node):
                 if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
                     assigned.setdefault(n.targets[0].id, []).append(n.value)
             self._assigned[fn.qualname] = assigned

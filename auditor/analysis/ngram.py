@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from auditor.analysis import scoring
 from auditor.analysis.module import Function
+from auditor.analysis.nodes import children, walk
 from auditor.analysis.scoring import call_name, is_log_call
 from auditor.analysis.taint import Taint, path_of
 from auditor.analysis.taint import _bound_paths, _flows as taint_flows
@@ -83,7 +84,7 @@ def table_path(expr: ast.AST) -> str | None:
 
 def _is_const(expr: ast.AST) -> bool:
     return all(isinstance(n, (ast.Constant, ast.operator, ast.unaryop, ast.UnaryOp, ast.BinOp, ast.expr_context))
-               for n in ast.walk(expr))
+               for n in walk(expr))
 
 
 class KeyTaint(Taint):
@@ -143,7 +144,7 @@ class _FnFacts:
         for node in self.nodes:
             if isinstance(node, ast.Subscript) and not isinstance(node.slice, (ast.Slice, ast.Tuple)):
                 if any(isinstance(b, ast.BinOp) and isinstance(b.op, ast.Sub) and isinstance(b.left, ast.Name)
-                       for b in ast.walk(node.slice)):
+                       for b in walk(node.slice)):
                     base = path_of(node.value)
                     if base is not None:
                         out.add(base)
@@ -216,7 +217,7 @@ def _key_walk(expr: ast.AST):
         if isinstance(node, ast.Subscript):
             stack.append(node.value)
         else:
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(children(node))
 
 
 def _paths(target: ast.AST) -> list[str]:
@@ -239,18 +240,18 @@ def _assignments(node: ast.AST) -> list[tuple[list[ast.AST], ast.AST]]:
     return []
 
 
-def _read_key(node: ast.AST) -> tuple[str, ast.AST] | None:
+def _read_key(node: ast.AST) -> tuple[ast.AST, ast.AST] | None:
     """(table, key) of a table read: ``t[k]`` (load), ``t.get(k)``, ``np.take(t, k)``, ``t.index_select(d, k)``."""
     if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
-        return ast.unparse(node.value), node.slice
+        return node.value, node.slice
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
         name = node.func.attr
         if name == "get" and node.args:
-            return ast.unparse(node.func.value), node.args[0]
+            return node.func.value, node.args[0]
         if name == "index_select" and len(node.args) > 1:
-            return ast.unparse(node.func.value), node.args[1]
+            return node.func.value, node.args[1]
         if name == "take" and len(node.args) > 1 and isinstance(node.func.value, ast.Name):
-            return ast.unparse(node.args[0]), node.args[1]
+            return node.args[0], node.args[1]
     return None
 
 
@@ -381,7 +382,7 @@ def build(a: "Analysis") -> NgramFacts:
                     continue
                 line = ff.mixes_target(key, tuples=_dict_like(a, node))
                 if line is not None:
-                    keyed.append(Lookup(fn, node, table, line))
+                    keyed.append(Lookup(fn, node, ast.unparse(table), line))
         if keyed and not b.reaches_log(fn, [k.node for k in keyed]):
             keyed = []
         res.lookups.extend(keyed)
@@ -438,7 +439,7 @@ def _ratios(b: _Builder, ff: _FnFacts, keyed: list[Lookup]) -> list[Ratio]:
             dirichlet = model is not None and any(
                 isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add) and any(
                     model.is_tainted(s) and not reads_lookup(s) for s in (n.left, n.right))
-                for n in ast.walk(node.left))
+                for n in walk(node.left))
             out.append(Ratio(ff.fn, node, dirichlet))
     return out
 

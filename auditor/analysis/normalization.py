@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from auditor.analysis import bpb, ngram, scoring
 from auditor.analysis.module import Function
+from auditor.analysis.nodes import walk
 from auditor.analysis.scoring import Site, call_name, is_log_call
 from auditor.analysis.taint import Taint, path_of
 
@@ -117,7 +118,7 @@ class _Fn:
                     expr.args[0] if expr.args else None)
                 inner = self.expand(inner) if inner is not None else None
                 return inner is not None and any(isinstance(n, ast.Call) and call_name(n) == "log_softmax"
-                                                 for n in ast.walk(inner))
+                                                 for n in walk(inner))
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
             return _sums_over(expr.left, expr.right, self)
         return False
@@ -125,14 +126,14 @@ class _Fn:
 
 def _sums_over(num: ast.AST, den: ast.AST, ff: _Fn) -> bool:
     """Is ``den`` a ``sum`` over (a value built from) the numerator's own row?"""
-    num_paths = {p for n in ast.walk(num) if (p := path_of(n)) is not None}
-    num_paths |= {p for n in ast.walk(ff.expand(num)) if (p := path_of(n)) is not None}
+    num_paths = {p for n in walk(num) if (p := path_of(n)) is not None}
+    num_paths |= {p for n in walk(ff.expand(num)) if (p := path_of(n)) is not None}
     den = ff.expand(den)
-    for n in ast.walk(den):
+    for n in walk(den):
         if isinstance(n, ast.Call) and call_name(n) in ("sum", "nansum", "logsumexp"):
             inner = [n.func.value] if isinstance(n.func, ast.Attribute) else list(n.args[:1])
-            used = {p for x in inner for m in ast.walk(x) if (p := path_of(m)) is not None}
-            used |= {p for x in inner for m in ast.walk(ff.expand(x)) if (p := path_of(m)) is not None}
+            used = {p for x in inner for m in walk(x) if (p := path_of(m)) is not None}
+            used |= {p for x in inner for m in walk(ff.expand(x)) if (p := path_of(m)) is not None}
             if used & num_paths or any(ast.dump(x) == ast.dump(num) for x in inner):
                 return True
     return False
@@ -257,7 +258,7 @@ def _bytes_count(ctx: "bpb.ByteFlow", ff: _Fn, expr: ast.AST) -> bool:
     if ctx.byte_taint(ff.fn).is_tainted(expr):
         return True
     encoded = Taint(ff.a, ff.fn, lambda n: isinstance(n, ast.Call) and call_name(n) == "encode")
-    for n in ast.walk(ff.expand(expr)):
+    for n in walk(ff.expand(expr)):
         if isinstance(n, ast.Call) and call_name(n) == "len" and n.args and encoded.is_tainted(n.args[0]):
             return True
     return False

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.analysis import config
+from auditor.analysis.nodes import walk
 
 if TYPE_CHECKING:
     from auditor.analysis import Analysis
@@ -42,7 +43,7 @@ def helper_context(main: "Analysis", helper_path: str) -> HelperContext:
     for local, dotted in main.aliases.items():
         if dotted.startswith(f"{module}."):
             context.entries.add(dotted[len(module) + 1:].split(".")[0])
-    for node in ast.walk(main.tree):
+    for node in walk(main.tree):
         if not isinstance(node, ast.Call):
             continue
         dotted = main.qualname(node.func) or ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import functools
 import posixpath
 import re
 
@@ -49,6 +50,7 @@ SELECT_CALLS = frozenset({"min", "max", "torch.minimum", "torch.maximum", "torch
 _GLOB = re.compile(r"[*?\[]")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # asked of every string constant a split taint visits, many times over
 def shard_split(text: str) -> tuple[bool, bool]:
     """Which splits a string constant selects: (val, train).
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from auditor.analysis import config
 from auditor.analysis.config import EnvSetting
 from auditor.analysis.module import Function, Gate
+from auditor.analysis.nodes import walk
 from auditor.analysis.taint import path_of
 from auditor.findings import Level
 
@@ -134,7 +135,7 @@ def _local_seeds(a: "Analysis", fn: Function | None, nodes: list[ast.AST], dists
 
 def _is_distribution(expr: ast.AST, dists: set[str]) -> bool:
     """A softmax/log_softmax result: a name bound to one, or an inline call chain ending in one."""
-    for node in ast.walk(expr):
+    for node in walk(expr):
         if isinstance(node, ast.Call) and call_name(node) in DIST_FNS:
             return True
     return bool(base_paths(expr) & dists)
@@ -239,7 +240,7 @@ def _has_partition(nodes: list[ast.AST]) -> bool:
             if name == "logsumexp":
                 return True
             if name in LOG_FNS and any(
-                    isinstance(n, ast.Call) and call_name(n) in {"exp", "expm1"} for a in node.args for n in ast.walk(a)):
+                    isinstance(n, ast.Call) and call_name(n) in {"exp", "expm1"} for a in node.args for n in walk(a)):
                 return True
     return False
 
@@ -301,20 +302,20 @@ def _gated_hint_writes(a: "Analysis", fn: Function | None, nodes: list[ast.AST])
         direct = _plain_derived(loop, token)
         if not _updates_state_with(loop, direct, index):
             continue  # not an online predictor learning from the token stream
-        for node in ast.walk(loop):
+        for node in walk(loop):
             if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
                 continue
             slot = node.targets[0]
             if not (isinstance(slot, ast.Subscript) and path_of(slot.slice) == index):
                 continue
             before = _plain_derived(loop, token, node.lineno)
-            if any(isinstance(x, ast.Name) and x.id in before for x in ast.walk(node.value)) or not any(
+            if any(isinstance(x, ast.Name) and x.id in before for x in walk(node.value)) or not any(
                     isinstance(x, ast.Subscript) or (isinstance(x, ast.Call) and call_name(x) == "get")
-                    for x in ast.walk(node.value)):
+                    for x in walk(node.value)):
                 continue  # not a prediction read from a table
             gate = next((anc for anc in a.ancestors(node) if isinstance(anc, ast.If) and any(
                 isinstance(x, ast.Name) and x.id in _plain_derived(loop, token, anc.lineno + 1)
-                for x in ast.walk(anc.test))), None)
+                for x in walk(anc.test))), None)
             if gate is None or not _within(a, gate, loop):
                 continue
             out.append(Site(fn, node, f"slot {index} is written only when a table indexed by the token at "
@@ -327,12 +328,12 @@ def _plain_derived(loop: ast.For, token: str, before: int | None = None) -> set[
     ``before``, only assignments above that line (``prev = tok`` at the end of the body still holds
     the previous token when the slot is written)."""
     names = {token}
-    assigns = [n for n in ast.walk(loop) if isinstance(n, ast.Assign) and (before is None or n.lineno < before)]
+    assigns = [n for n in walk(loop) if isinstance(n, ast.Assign) and (before is None or n.lineno < before)]
     changed = True
     while changed:
         changed = False
         for n in assigns:
-            if any(isinstance(x, ast.Name) and x.id in names for x in ast.walk(n.value)):
+            if any(isinstance(x, ast.Name) and x.id in names for x in walk(n.value)):
                 for t in n.targets:
                     if isinstance(t, ast.Name) and t.id not in names:
                         names.add(t.id)
@@ -343,7 +344,7 @@ def _plain_derived(loop: ast.For, token: str, before: int | None = None) -> set[
 def _updates_state_with(loop: ast.For, direct: set[str], index: str) -> bool:
     """Does the loop store a token-derived value into a table or object state (other than the
     per-position output slot ``out[index]``)?"""
-    for node in ast.walk(loop):
+    for node in walk(loop):
         value = None
         if isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Attribute) or (isinstance(t, ast.Subscript) and path_of(t.slice) != index)
@@ -351,7 +352,7 @@ def _updates_state_with(loop: ast.For, direct: set[str], index: str) -> bool:
             value = node.value
         elif isinstance(node, ast.Call) and call_name(node) in {"append", "add"}:
             value = ast.Tuple(elts=list(node.args))
-        if value is not None and any(isinstance(x, ast.Name) and x.id in direct for x in ast.walk(value)):
+        if value is not None and any(isinstance(x, ast.Name) and x.id in direct for x in walk(value)):
             return True
     return False
 

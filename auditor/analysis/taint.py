@@ -16,6 +16,7 @@ import ast
 from collections.abc import Callable, Iterable
 
 from auditor.analysis.module import Function, Module
+from auditor.analysis.nodes import children, walk
 
 SeedFn = Callable[[ast.AST], bool]
 
@@ -91,7 +92,7 @@ class Taint:
                 if self._comprehension_tainted(node):
                     return True
                 continue
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(children(node))
         return False
 
     def _comprehension_tainted(self, node: ast.AST) -> bool:
@@ -100,7 +101,7 @@ class Taint:
         gens = node.generators  # type: ignore[attr-defined]
         if any(self.is_tainted(g.iter) for g in gens):
             return True
-        local = {n.id for g in gens for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        local = {n.id for g in gens for n in walk(g.target) if isinstance(n, ast.Name)}
         parts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]  # type: ignore[attr-defined]
         parts += [cond for g in gens for cond in g.ifs]
         saved = self.names
@@ -111,8 +112,17 @@ class Taint:
             self.names = saved
 
     def _path_tainted(self, path: str) -> bool:
-        # ``self.cache`` is tainted if ``self.cache`` or ``self.cache.x`` was assigned taint
-        return any(path == n or path.startswith(n + ".") for n in self.names)
+        # ``self.cache.x`` is tainted if ``self.cache.x``, ``self.cache`` or ``self`` was assigned taint:
+        # the path itself or a prefix of it ending before a dot (set lookups, not a scan of the names)
+        names = self.names
+        if path in names:
+            return True
+        dot = path.find(".")
+        while dot != -1:
+            if path[:dot] in names:
+                return True
+            dot = path.find(".", dot + 1)
+        return False
 
     def _call_is_shape(self, call: ast.Call) -> bool:
         func = call.func
@@ -160,7 +170,7 @@ class Taint:
         mentions: dict[str, list[int]] = {}
         for i, (_, value) in enumerate(flows):
             if value is not None:
-                for name in {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}:
+                for name in {n.id for n in walk(value) if isinstance(n, ast.Name)}:
                     mentions.setdefault(name, []).append(i)
         rets = [n.value for n in body if isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom)) and n.value]
         return flows, mentions, rets

@@ -15,11 +15,14 @@ The loader (:func:`discover`) and the analysis fact ``auditor.analysis.files`` s
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from auditor.decode.scan import scan
 
 FOREIGN_SUFFIXES = frozenset({".c", ".cc", ".cpp", ".cxx", ".cu", ".cuh", ".h", ".hh", ".hpp"})
 CODE_SUFFIXES = FOREIGN_SUFFIXES | {".py"}
@@ -101,59 +104,42 @@ def _walk(folder: Path, depth: int) -> list[Path]:
     return out
 
 
-@dataclass
-class _Scan:
-    """The nodes of one tree a finder needs, and its parent links: one pass, shared by every finder
-    over the same tree (the loader, the helper rules and the native-code check ask in turn)."""
-
-    calls: list[ast.Call] = field(default_factory=list)
-    import_nodes: list[ast.Import | ast.ImportFrom] = field(default_factory=list)
-    strings: list[ast.Constant] = field(default_factory=list)
-    assigns: list[ast.Assign] = field(default_factory=list)
-    parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
-
-
-#: recent scans by tree identity (the tree is kept with its scan, so an id is never reused meanwhile)
-_scans: dict[int, tuple[ast.Module, _Scan]] = {}
-_MAX_SCANS = 8
-
-
-def _scan(tree: ast.Module) -> _Scan:
-    hit = _scans.get(id(tree))
-    if hit is not None and hit[0] is tree:
-        return hit[1]
-    scan = _Scan()
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            scan.parents[child] = node
-        if isinstance(node, ast.Call):
-            scan.calls.append(node)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            scan.import_nodes.append(node)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            scan.strings.append(node)
-        elif isinstance(node, ast.Assign):
-            scan.assigns.append(node)
-    if len(_scans) >= _MAX_SCANS:
-        _scans.clear()
-    _scans[id(tree)] = (tree, scan)
-    return scan
-
-
 class _Finder:
     def __init__(self, tree: ast.Module, qualname: Callable[[ast.AST], str | None], here: Path, folder: Path,
                  parents: dict[ast.AST, ast.AST] | None) -> None:
         self.qualname, self.here, self.folder = qualname, here, folder
-        scan = _scan(tree)
-        self.calls, self.import_nodes, self.strings, self.assigns = scan.calls, scan.import_nodes, scan.strings, scan.assigns
-        self.parents = parents or scan.parents
-        #: values assigned to each plain name (a name bound otherwise, e.g. by a loop, has none)
-        self.bound: dict[str, list[ast.expr]] = {}
+        self._scan = scan(tree)
+        self.calls, self.import_nodes, self.strings, self.assigns = (
+            self._scan.calls, self._scan.import_nodes, self._scan.strings, self._scan.assigns)
+        self._parents = parents
+
+    @functools.cached_property
+    def parents(self) -> dict[ast.AST, ast.AST]:
+        """The caller's parent links, else the scan's (built only when a path literal needs them)."""
+        return self._parents or self._scan.parents
+
+    @functools.cached_property
+    def bound(self) -> dict[str, list[ast.expr]]:
+        """Values assigned to each plain name (a name bound otherwise, e.g. by a loop, has none)."""
+        out: dict[str, list[ast.expr]] = {}
         for assign in self.assigns:
             for target in assign.targets:
                 if isinstance(target, ast.Name):
-                    self.bound.setdefault(target.id, []).append(assign.value)
-        self.written, self.written_vars = self._written_names()
+                    out.setdefault(target.id, []).append(assign.value)
+        return out
+
+    @functools.cached_property
+    def _writes(self) -> tuple[set[str], set[str]]:
+        # only path references need these, not the native-code check
+        return self._written_names()
+
+    @property
+    def written(self) -> set[str]:
+        return self._writes[0]
+
+    @property
+    def written_vars(self) -> set[str]:
+        return self._writes[1]
 
     def references(self) -> list[Reference]:
         found = self.imports() + self.module_calls() + self.paths()

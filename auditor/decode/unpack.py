@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from auditor.decode.scan import scan
+
 #: largest payload one decompression step may produce
 MAX_OUTPUT = 16 * 1024 * 1024
 MAX_OUTPUT_TEXT = "16 MB"
@@ -95,9 +97,8 @@ def _bytes(value: bytes | str) -> bytes:
 def import_aliases(tree: ast.AST) -> dict[str, str]:
     """Local name → imported dotted name, from every import in ``tree`` (the loader has no Analysis)."""
     aliases: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            _add_aliases(node, aliases)
+    for node in scan(tree).import_nodes:
+        _add_aliases(node, aliases)
     return aliases
 
 
@@ -147,18 +148,17 @@ class Folder:
 
     def __init__(self, tree: ast.Module, qualname: Callable[[ast.AST], str | None] | None = None) -> None:
         self.tree = tree
-        # one pass: import aliases (unless the caller resolves names), name bindings, candidate calls
+        # from the tree's shared scan: import aliases (unless the caller resolves names), name
+        # bindings, candidate calls
+        found = scan(tree)
+        stores = found.stores
+        self._calls = [
+            node for node in found.calls
+            if isinstance(node.func, (ast.Call, ast.Subscript)) or _last_name(node.func) in RUNNERS
+        ]
         aliases: dict[str, str] = {}
-        stores: dict[str, int] = {}
-        self._calls: list[ast.Call] = []
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                func = node.func
-                if isinstance(func, (ast.Call, ast.Subscript)) or _last_name(func) in RUNNERS:
-                    self._calls.append(node)
-            elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-                stores[node.id] = stores.get(node.id, 0) + 1
-            elif qualname is None and isinstance(node, (ast.Import, ast.ImportFrom)):
+        if qualname is None:
+            for node in found.import_nodes:
                 _add_aliases(node, aliases)
         self.qualname = qualname or qualname_resolver(aliases)
         # module-level names bound only by plain top-level assignments, each binding with its line:

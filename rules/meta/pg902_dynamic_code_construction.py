@@ -30,6 +30,7 @@ from collections.abc import Iterator
 
 from auditor.analysis import Analysis
 from auditor.analysis.files import exec_sites
+from auditor.decode.scan import scan
 from auditor.decode.unpack import Unfoldable
 from auditor.findings import Confidence, Finding, Level, Status
 from auditor.rule import Invalid, Rule, Valid
@@ -105,9 +106,7 @@ class DynamicCodeConstruction(Rule):
         for site in a.fact(exec_sites):
             if isinstance(site.result, Unfoldable) and site.result.kind == "dynamic":
                 yield self.report(a, site.node, f"{site.runner}() runs text built at run time ({site.result.reason})")
-        for node in ast.walk(a.tree):
-            if not isinstance(node, ast.Call):
-                continue
+        for node in scan(a.tree).calls:  # the loader's scan of this tree: every call, in walk order
             name = a.qualname(node.func)
             if name in _IMPORTERS and node.args and not _constant(node.args[0]):
                 yield self.report(a, node, f"{name}() imports a module whose name is computed at run time")
