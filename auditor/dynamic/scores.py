@@ -44,11 +44,21 @@ class Scores:
     def reconciled(self) -> bool:
         return self.selection is not None
 
-    def at(self, positions: np.ndarray) -> np.ndarray:
-        idx = np.searchsorted(self.positions, positions)
-        idx = np.clip(idx, 0, max(self.positions.size - 1, 0))
+    def _lookup(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Index of each position in ``self.positions`` (clipped) and whether it is there."""
+        idx = np.clip(np.searchsorted(self.positions, positions), 0, max(self.positions.size - 1, 0))
         ok = self.positions[idx] == positions if self.positions.size else np.zeros(positions.size, bool)
+        return idx, ok
+
+    def at(self, positions: np.ndarray) -> np.ndarray:
+        idx, ok = self._lookup(positions)
         return np.where(ok, self.nll[idx] if self.positions.size else np.nan, np.nan)
+
+    def commit_at(self, positions: np.ndarray) -> np.ndarray:
+        """Tape index of the computation behind each position's reported score (int64 max if unscored)."""
+        idx, ok = self._lookup(positions)
+        never = np.iinfo(np.int64).max
+        return np.where(ok, self.commit_event[idx] if self.positions.size else never, never)
 
 
 def collect(p: Pass, reported: Reported | None, force: str | None = None) -> Scores:

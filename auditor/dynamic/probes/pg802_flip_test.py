@@ -30,18 +30,9 @@ import numpy as np
 
 from auditor.dynamic.context import Context
 from auditor.dynamic.probes.base import Probe, fmt_positions
-from auditor.dynamic.scores import Scores
 from auditor.findings import Finding, Level, Status
 
 TOL = 1e-6
-
-
-def _commit(scores: Scores, positions: np.ndarray) -> np.ndarray:
-    """Tape index of the computation that produced each position's reported score (max if absent)."""
-    idx = np.searchsorted(scores.positions, positions)
-    idx = np.minimum(idx, scores.positions.size - 1)
-    found = scores.positions[idx] == positions
-    return np.where(found, scores.commit_event[idx], np.iinfo(np.int64).max)
 
 
 class FlipTest(Probe):
@@ -72,7 +63,7 @@ class FlipTest(Probe):
             if child is None:
                 return self.inconclusive(ctx, f"fork {vid} (x_{t} := {v}) crashed or timed out")
             common = np.intersect1d(ctrl.positions, child.positions)
-            before = common[(common < t) & (_commit(ctrl, common) <= _commit(ctrl, np.array([t]))[0])]
+            before = common[(common < t) & (ctrl.commit_at(common) <= ctrl.commit_at(np.array([t]))[0])]
             a, b = ctrl.at(before), child.at(before)
             changed = before[np.abs(a - b) > TOL + TOL * np.abs(a)]
             if changed.size:
