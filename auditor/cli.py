@@ -15,7 +15,6 @@ reports go to stdout or to ``--output``, which refuses to overwrite an input.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import re
@@ -33,6 +32,7 @@ from auditor.batch import DEFAULT_TIMEOUT, UsageError, discover, run_batch
 from auditor.config import Config, ConfigError, discover as discover_config, load_file
 from auditor.engine import AuditOptions
 from auditor.findings import InputResult
+from auditor.package import commands as package_commands
 from auditor.report import FORMATS, ReportContext, render
 from auditor.report.json_report import exit_code
 
@@ -87,19 +87,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]
     docs.add_argument("--out", type=Path, default=Path("docs/rules"), metavar="DIR")
     docs.add_argument("--check", action="store_true", help="write nothing; exit 1 if the pages in DIR are stale")
 
-    _register_package_commands(sub)
+    package_commands.register(sub)
     return parser, sub
-
-
-def _register_package_commands(sub: argparse._SubParsersAction) -> None:
-    """verify / reproduce / pr / leaderboard come from the package stage when it is installed."""
-    try:
-        commands = importlib.import_module("auditor.package.commands")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("auditor.package", "auditor.package.commands"):
-            return
-        raise
-    commands.register(sub)
 
 
 def _with_default_command(argv: list[str], commands: Sequence[str]) -> list[str]:

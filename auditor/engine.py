@@ -10,18 +10,21 @@ alike, so a batch always finishes and tool bugs stay visible.
 from __future__ import annotations
 
 import ast
-import importlib
+import importlib.util
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from auditor import registry
 from auditor.analysis import Analysis, ParseFailure
 from auditor.analysis.program import helper_context
 from auditor.config import Config
+from auditor.decode import InputError, Loaded, load
+from auditor.dynamic.runner import DynamicOptions, not_run, run_dynamic
 from auditor.findings import Finding, InputResult, sha256_bytes
+from auditor.package.runconfig import RunConfiguration, run_configuration
+from auditor.package.verify import FolderError, verify_folder
 from auditor.source import SourceFile
 
 #: lines of source shown either side of a finding's line in the terminal report
@@ -40,8 +43,8 @@ class AuditOptions:
     #: ``None``: on for record folders, off for single files
     dynamic: bool | None = None
     config: Config | None = None
-    #: extra knobs for the dynamic stage (timeouts, probe selection); passed through unchanged
-    dynamic_settings: dict[str, Any] = field(default_factory=dict)
+    #: how the dynamic stage runs (time limit, forks, sweep, cache)
+    dynamic_options: DynamicOptions = field(default_factory=DynamicOptions)
 
     @property
     def effective_select(self) -> tuple[str, ...]:
@@ -95,12 +98,7 @@ def audit(path: Path, options: AuditOptions | None = None) -> InputResult:
 
 def _input_problem(exc: Exception) -> bool:
     """Bad input or an unavailable stage (message for the user) rather than a tool bug."""
-    try:
-        from auditor import decode
-    except ImportError:
-        return isinstance(exc, (ParseFailure, CannotAudit, _InternalError))
-    input_error = getattr(decode, "InputError", ())
-    return isinstance(exc, (ParseFailure, CannotAudit, _InternalError, input_error))
+    return isinstance(exc, (ParseFailure, CannotAudit, _InternalError, InputError))
 
 
 def _sha256(path: Path) -> str | None:
@@ -112,10 +110,8 @@ def _sha256(path: Path) -> str | None:
 
 
 def _audit_file(
-    path: Path, options: AuditOptions, result: InputResult, dynamic: bool, run_config: Any = None
-) -> Any:
-    from auditor.decode import load
-
+    path: Path, options: AuditOptions, result: InputResult, dynamic: bool, run_config: RunConfiguration | None = None
+) -> Loaded:
     loaded = load(path)
     sources = [loaded.main, *loaded.helpers]
     findings = static_findings(sources, options, run_config.values if run_config else None,
@@ -133,8 +129,7 @@ def _audit_file(
     if loaded.opaque:  # what the decoder could not read; rules report it, the list shows all of it
         result.extra["opaque"] = [{"path": o.path, "line": o.line, "reason": o.reason} for o in loaded.opaque]
     if dynamic:
-        findings += _stage("auditor.dynamic", "run_dynamic").run_dynamic(
-            loaded, findings, options, run_config.values if run_config else None)
+        findings += _dynamic_findings(loaded, findings, options, run_config)
     result.findings.extend(findings)
     attach_excerpts(result.findings, sources)
     return loaded
@@ -143,32 +138,28 @@ def _audit_file(
 def _audit_folder(folder: Path, options: AuditOptions, result: InputResult) -> None:
     dynamic = True if options.dynamic is None else options.dynamic
     # gated paths are judged under the configuration of the run that produced the score (RULEBOOK §8.3)
-    run_config = _stage("auditor.package.runconfig", "run_configuration").run_configuration(folder)
+    run_config = run_configuration(folder)
     loaded = _audit_file(folder / MAIN_SCRIPT, options, result, dynamic=dynamic, run_config=run_config)
-    verify = _stage("auditor.package.verify", "verify_folder")
     try:
-        package_findings, extra = verify.verify_folder(
+        package_findings, extra = verify_folder(
             folder, select=options.effective_select, ignore=options.effective_ignore
         )
-    except verify.FolderError as exc:
+    except FolderError as exc:
         raise CannotAudit(str(exc)) from exc
     result.findings.extend(package_findings)
     result.extra.update(extra)
     attach_excerpts(package_findings, [loaded.main, *loaded.helpers])
 
 
-def _stage(module_name: str, function: str) -> Any:
-    """A later stage's module, imported only when that stage runs and checked for its entry point."""
-    hint = "; use --no-dynamic to skip it" if module_name.startswith("auditor.dynamic") else ""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            raise CannotAudit(f"the {module_name} stage is not available here ({exc}){hint}") from exc
-        raise
-    if not hasattr(module, function):
-        raise CannotAudit(f"{module_name}.{function} is not available in this installation{hint}")
-    return module
+def _dynamic_findings(
+    loaded: Loaded, static: list[Finding], options: AuditOptions, run_config: RunConfiguration | None
+) -> list[Finding]:
+    """The dynamic stage's findings; without torch (the sandboxed run needs it) one finding says the
+    stage did not run and how to install it, and the static and package verdicts stand alone."""
+    if importlib.util.find_spec("torch") is None:
+        return [not_run(loaded, "torch is not installed here; install the CPU build with `pip install torch==2.13.0 "
+                                "--index-url https://download.pytorch.org/whl/cpu` (or pass --no-dynamic)")]
+    return run_dynamic(loaded, static, options.dynamic_options, run_config.values if run_config else None)
 
 
 def static_findings(

@@ -8,18 +8,20 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from auditor.dynamic import forks as fork_runs
 from auditor.dynamic.context import Context
-from auditor.dynamic.data import build
+from auditor.analysis.config import EnvSetting
+from auditor.dynamic.data import SyntheticData, build
 from auditor.dynamic.probes.base import Probe
 from auditor.dynamic.runenv import run_environment
-from auditor.dynamic.sandbox import SCRIPT_NAME, Limits, Sandbox
+from auditor.dynamic.sandbox import SCRIPT_NAME, Limits, RunResult, Sandbox
 from auditor.dynamic.scores import collect
-from auditor.dynamic.tape import TapeView
+from auditor.dynamic.tape import Pass, TapeView
 from auditor.dynamic.tinyconfig import derive
-from auditor.findings import Finding
+from auditor.decode import Loaded
+from auditor.findings import Confidence, Finding, Level, Source
+from auditor.source import SourceFile
 
 MAX_FOLDER_FILE = 20 * 1024**2
 CODE_SUFFIXES = (".py", ".c", ".cc", ".cpp", ".cu", ".h", ".hpp", ".cuh")
@@ -32,18 +34,6 @@ class DynamicOptions:
     sweep: bool | str = True  # vocabulary sweep: True samples candidate ids, "full" forks once per id
     cache_dir: Path | None = None
     limits: Limits = field(default_factory=Limits)
-
-
-def _options(options: Any) -> DynamicOptions:
-    """Our options, or the engine's (``AuditOptions.dynamic_settings`` keys: wall_s, forks, sweep, cache_dir)."""
-    if isinstance(options, DynamicOptions):
-        return options
-    base = DynamicOptions()
-    settings = dict(getattr(options, "dynamic_settings", None) or {})
-    for name in ("wall_s", "forks", "sweep", "cache_dir"):
-        if settings.get(name) is not None:
-            setattr(base, name, Path(settings[name]) if name == "cache_dir" else settings[name])
-    return base
 
 
 def folder_files(main_path: Path) -> dict[str, bytes]:
@@ -80,7 +70,7 @@ def runnable_text(text: str) -> tuple[str | None, str]:
         return None, f"syntax this Python cannot run ({first.msg}, line {first.lineno}); down-levelling failed: {exc}"
 
 
-def _configured(main: Any, run_config: Mapping[str, str]) -> tuple[list, dict[str, str], list[str]]:
+def _configured(main: SourceFile, run_config: Mapping[str, str]) -> tuple[list[EnvSetting], dict[str, str], list[str]]:
     """The script's env settings under the scored run's configuration, and the env that reproduces it."""
     from auditor.analysis import Analysis, ParseFailure
 
@@ -92,7 +82,7 @@ def _configured(main: Any, run_config: Mapping[str, str]) -> tuple[list, dict[st
     return list(analysis.settings.values()), env, notes
 
 
-def _blocked(ctx_base: Any, view: TapeView, headline: Any) -> str | None:
+def _blocked(ctx_base: RunResult, view: TapeView, headline: Pass | None) -> str | None:
     if ctx_base.killed:
         return f"the run was killed: {ctx_base.killed}"
     exc = ctx_base.exception
@@ -117,13 +107,21 @@ def probe_classes() -> list[type[Probe]]:
     return [c for c in catalog() if isinstance(c, type) and issubclass(c, Probe)]
 
 
-def run_dynamic(loaded: Any, static_findings: list[Finding], options: Any = None,
+def not_run(loaded: Loaded, reason: str) -> Finding:
+    """The dynamic stage could not start at all (e.g. torch is missing): said once, at INFO, so the
+    static and package verdicts stand as they are and no static lead is cleared or confirmed."""
+    return Finding(code="PG800", rule="DYNAMIC", level=Level.INFO, source=Source.DYNAMIC, path=loaded.main.path,
+                   line=1, message=f"dynamic-run NOT RUN: {reason}", confidence=Confidence.LOW, name="dynamic-run",
+                   provenance=loaded.main.provenance, data={"outcome": "NOT-RUN", "probe": "dynamic-run"})
+
+
+def run_dynamic(loaded: Loaded, static_findings: list[Finding], options: DynamicOptions | None = None,
                 run_config: Mapping[str, str] | None = None) -> list[Finding]:
     """Run the dynamic probes on one loaded submission; adjusts ``static_findings`` in place (merge).
     ``run_config``: the scored run's settings (``auditor.package.runconfig``), reproduced in the sandbox."""
     from auditor.dynamic.merge import merge
 
-    opts = _options(options)
+    opts = options or DynamicOptions()
     start = time.monotonic()
     main = loaded.main
     main_path = Path(main.provenance.packed_path if main.provenance else main.path)
@@ -170,9 +168,8 @@ def run_dynamic(loaded: Any, static_findings: list[Finding], options: Any = None
     return findings
 
 
-def _empty_context(main: Any, data: Any, reason: str, notes: list[str], helper_files: dict[str, int]) -> Context:
-    from auditor.dynamic.sandbox import RunResult
-
+def _empty_context(main: SourceFile, data: SyntheticData, reason: str, notes: list[str],
+                   helper_files: dict[str, int]) -> Context:
     base = RunResult("base", None, 0.0, 0, None, "", "", [], {})
     ctx = Context(path=main.path, provenance=main.provenance, data=data, base=base, view=TapeView([]), reported=None,
                   headline=None, scores=None, code_bytes=len(main.text.encode("utf-8")), helper_files=helper_files,

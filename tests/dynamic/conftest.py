@@ -62,7 +62,7 @@ def loaded_for(path: Path) -> SimpleNamespace:
 def _audit(name: str) -> tuple[str, list, float]:
     import time
 
-    from auditor.dynamic import run_dynamic
+    from auditor.dynamic.runner import run_dynamic
 
     path = (SECURITY if name.startswith("sec_") else FIXTURES) / f"{name}.py"
     start = time.monotonic()

@@ -152,7 +152,7 @@ PROBES = tuple(f"PG8{i:02d}" for i in range(11))
 
 @pytest.fixture(scope="module")
 def numpy_audits() -> dict[str, list[Finding]]:
-    from auditor.dynamic import run_dynamic
+    from auditor.dynamic.runner import run_dynamic
     from tests.dynamic.conftest import FIXTURES, FULL, loaded_for
 
     def audit(name: str) -> tuple[str, list[Finding]]:
