@@ -4,15 +4,18 @@ A static finding is a lead. For each lead (REVIEW or FAIL), the probes that can 
 (the rule's declared ``probes``, else a map from RULEBOOK IDs) decide:
 - a probe FAIL at level FAIL confirms it: confidence HIGH, the probe's evidence attached (a measured
   tolerated pattern, such as a C3-f warm-up at WARN, confirms nothing);
-- probe PASSes on a path that runs under the defaults (the lead is not gated by an env flag)
-  downgrade it: FAIL → REVIEW, a non-disputed REVIEW → INFO, with the PASS evidence attached;
-- INCONCLUSIVE leaves it as it is, with the reason attached.
-A lead on a path gated off (``data["gate"]``) is left alone: the sandbox ran the scored run's
-configuration, the same one the gate was judged under, so that path did not run and no probe
-result speaks for it.
+- probe PASSes clear it (FAIL → REVIEW, a non-disputed REVIEW → INFO) only when all three hold:
+  the probe can observe the lead's rule at all (``CLEARS``), the lead's line ran in the headline pass
+  of the sandbox run (line record ``COVER``), and the lead is not gated off by the run configuration;
+- anything else leaves the lead at its level, with the reason attached (INCONCLUSIVE, not exercised,
+  not observable).
+A dynamic result never weakens a static finding it did not observe: a wrong PASS that clears a true
+FAIL is the worst error this tool can make.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from auditor.findings import Confidence, Finding, Level, Source, Status
 
@@ -34,6 +37,21 @@ RULE_PROBES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ART-CODE-COUNT", ("artifact-accounting",)),
 )
 
+#: RULEBOOK ID prefix -> what a probe PASS cannot see for it, so it never clears such a lead
+UNOBSERVABLE: tuple[tuple[str, str], ...] = (
+    # the flip test changes only position t's own score; a target-keyed lookup or a target-gated hint
+    # needs the vocabulary sweep at a position where the cache or hint is live, which the sweep does
+    # not yet choose (it forks at the first scoring event, where caches are empty)
+    ("C1-a", "a target-keyed lookup shows only in a vocabulary sweep at a position where the cache is warm"),
+    ("C1-b", "a target-gated hint shows only in a vocabulary sweep at a position where the hint fires"),
+    ("C2", "a cache's normalization shows only in a vocabulary sweep at a position where the cache is warm"),
+    ("C1-d", "document-boundary masking is not measured by any probe"),
+    ("GPTQ-CALIB", "calibration timing needs the 600 s training timeline, which the tiny run does not have"),
+)
+
+#: the finding -> whether its line ran in the headline pass of the sandbox run
+RanInHeadline = Callable[[Finding], bool]
+
 
 def probes_for(finding: Finding) -> tuple[str, ...]:
     from auditor.registry import rule_by_code
@@ -47,6 +65,11 @@ def probes_for(finding: Finding) -> tuple[str, ...]:
     return ()
 
 
+def unobservable(finding: Finding) -> str | None:
+    """Why no probe PASS can clear this lead, or None when the probes that measure it can."""
+    return next((why for prefix, why in UNOBSERVABLE if finding.rule.startswith(prefix)), None)
+
+
 def _disputed(finding: Finding) -> bool:
     from auditor.registry import rule_by_code
 
@@ -54,7 +77,8 @@ def _disputed(finding: Finding) -> bool:
     return rule is not None and rule.status is Status.DISPUTED
 
 
-def merge(static: list[Finding], dynamic: list[Finding]) -> None:
+def merge(static: list[Finding], dynamic: list[Finding], ran: RanInHeadline | None) -> None:
+    """``ran`` is None when the run left no line record (it was killed, or never started)."""
     by_probe: dict[str, list[Finding]] = {}
     for d in dynamic:
         by_probe.setdefault(d.data.get("probe", d.name), []).append(d)
@@ -69,22 +93,38 @@ def merge(static: list[Finding], dynamic: list[Finding]) -> None:
                               f"the sandbox ran")
             f.data["dynamic"] = "not-run"
             continue
-        outcomes = {d.data.get("outcome") for d in results}
-        if any(d.data.get("outcome") == "FAIL" and d.level is Level.FAIL for d in results):
-            d = next(d for d in results if d.data.get("outcome") == "FAIL" and d.level is Level.FAIL)
+        confirming = next((d for d in results if d.data.get("outcome") == "FAIL" and d.level is Level.FAIL), None)
+        if confirming is not None:
             f.confidence = Confidence.HIGH
-            f.evidence.append(f"confirmed dynamically by {d.code} ({d.name}): {d.message}")
-            f.evidence.extend(d.evidence[:2])
+            f.evidence.append(f"confirmed dynamically by {confirming.code} ({confirming.name}): {confirming.message}")
+            f.evidence.extend(confirming.evidence[:2])
             f.data["dynamic"] = "confirmed"
-        elif outcomes == {"PASS"}:
-            d = results[0]
-            f.evidence.append(f"not confirmed: {d.code} ({d.name}) measured the default path: {d.message}")
-            f.data["dynamic"] = "cleared"
-            if f.level is Level.FAIL:
-                f.level, f.confidence = Level.REVIEW, Confidence.LOW
-            elif not _disputed(f):
-                f.level = Level.INFO
+        elif {d.data.get("outcome") for d in results} == {"PASS"}:
+            _clear(f, results[0], ran)
         else:
             reasons = "; ".join(sorted({d.message for d in results if d.data.get("outcome") != "PASS"}))
             f.evidence.append(f"dynamic probes inconclusive: {reasons}")
             f.data["dynamic"] = "inconclusive"
+
+
+def _clear(f: Finding, passed: Finding, ran: RanInHeadline | None) -> None:
+    """Downgrade the lead on a probe PASS, unless the PASS did not observe it; then say why not."""
+    blind = unobservable(f)
+    if blind is not None:
+        f.evidence.append(f"not cleared by {passed.code} ({passed.name}) PASS: {blind}")
+        f.data["dynamic"] = "not-observable"
+        return
+    if ran is None or not ran(f):
+        why = "the run left no line record" if ran is None else \
+            f"line {f.line} did not run in the headline pass at the scored configuration"
+        f.evidence.append(f"not exercised in the sandbox run: {why}; {passed.code} ({passed.name}) PASS does not "
+                          "speak for it")
+        f.data["dynamic"] = "not-exercised"
+        return
+    f.evidence.append(f"not confirmed: {passed.code} ({passed.name}) measured this line in the headline pass: "
+                      f"{passed.message}")
+    f.data["dynamic"] = "cleared"
+    if f.level is Level.FAIL:
+        f.level, f.confidence = Level.REVIEW, Confidence.LOW
+    elif not _disputed(f):
+        f.level = Level.INFO

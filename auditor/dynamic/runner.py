@@ -17,7 +17,8 @@ from auditor.dynamic.probes.base import Probe
 from auditor.dynamic.runenv import run_environment
 from auditor.dynamic.sandbox import SCRIPT_NAME, Limits, RunResult, Sandbox
 from auditor.dynamic.scores import collect
-from auditor.dynamic.tape import Pass, TapeView
+from auditor.dynamic.merge import RanInHeadline, merge
+from auditor.dynamic.tape import Coverage, Pass, TapeView
 from auditor.dynamic.tinyconfig import derive
 from auditor.decode import Loaded
 from auditor.findings import Confidence, Finding, Level, Source
@@ -119,8 +120,6 @@ def run_dynamic(loaded: Loaded, static_findings: list[Finding], options: Dynamic
                 run_config: Mapping[str, str] | None = None) -> list[Finding]:
     """Run the dynamic probes on one loaded submission; adjusts ``static_findings`` in place (merge).
     ``run_config``: the scored run's settings (``auditor.package.runconfig``), reproduced in the sandbox."""
-    from auditor.dynamic.merge import merge
-
     opts = options or DynamicOptions()
     start = time.monotonic()
     main = loaded.main
@@ -135,7 +134,7 @@ def run_dynamic(loaded: Loaded, static_findings: list[Finding], options: Dynamic
     if text is None:
         ctx = _empty_context(main, data, how, notes, helper_files)
         findings = [f for p in probe_classes() for f in p().run(ctx)]
-        merge(static_findings, findings)
+        merge(static_findings, findings, None)
         return findings
     files[SCRIPT_NAME] = text.encode("utf-8")
     with Sandbox(files, data, {**run_env, **cfg.env}, opts.limits) as sb:
@@ -164,8 +163,28 @@ def run_dynamic(loaded: Loaded, static_findings: list[Finding], options: Dynamic
     for f in findings:
         if f.code == "PG800":
             f.data.update({"seconds": round(elapsed, 2), "peak_rss": base.peak_rss})
-    merge(static_findings, findings)
+    merge(static_findings, findings, _ran_in_headline(view.coverage(headline), main, main_path))
     return findings
+
+
+def _ran_in_headline(cover: Coverage | None, main: SourceFile, main_path: Path) -> RanInHeadline | None:
+    """Whether a finding's line ran in the headline pass: the main script runs as ``SCRIPT_NAME`` (its
+    decoded text, same lines), the folder's other files under their paths in the folder."""
+    if cover is None:
+        return None
+    folder = main_path.parent
+
+    def ran(f: Finding) -> bool:
+        if f.path == main.path:
+            name = SCRIPT_NAME
+        else:
+            try:
+                name = Path(f.path).resolve().relative_to(folder.resolve()).as_posix()
+            except ValueError:
+                return False
+        return cover.ran_in_headline(name, f.line)
+
+    return ran
 
 
 def _empty_context(main: SourceFile, data: SyntheticData, reason: str, notes: list[str],

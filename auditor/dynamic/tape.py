@@ -54,6 +54,18 @@ def _same_bpb(text: str, bpb: float) -> bool:
     return b is not None and abs(float(b.group(1)) - bpb) <= 0.5 * 10.0 ** -_decimals(b.group(1)) + 1e-12
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """Lines of the submission's files that ran (``COVER``), by the metric-log count current then."""
+
+    lines: dict[str, dict[int, frozenset[int]]]
+    headline: int | None  # the metric-log count during the headline pass
+
+    def ran_in_headline(self, name: str, line: int) -> bool:
+        passes = self.lines.get(name, {}).get(line)
+        return self.headline is not None and passes is not None and self.headline in passes
+
+
 @dataclass
 class TapeView:
     tape: list[dict]
@@ -93,6 +105,18 @@ class TapeView:
                 return Pass(lo, hi, events)
             k -= 1
         return None
+
+    def coverage(self, headline: Pass | None) -> Coverage | None:
+        """The line record, or None when the run ended before writing it (killed, ``os._exit``)."""
+        cover = next((e for e in reversed(self.tape) if e["kind"] == "COVER"), None)
+        if cover is None:
+            return None
+        lines = {name: {int(k): frozenset(v) for k, v in hits.items()} for name, hits in cover["lines"].items()}
+        count = None
+        if headline is not None:
+            opening = next((e for e in self.logs if e["i"] == headline.start), None)
+            count = int(opening["metric"]) if opening is not None else 0
+        return Coverage(lines, count)
 
     def metric_logs_before(self, index: int) -> int:
         """How many metric log lines precede tape index ``index`` (the fork trigger counter)."""

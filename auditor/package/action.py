@@ -51,13 +51,13 @@ def run_audit(mode: str, paths: Sequence[Path], base: str | None, head: str, sel
             raise ValueError("mode pr needs a base ref (input 'base')")
         return modes.audit_pr(paths[0], base, head, dynamic=dynamic, select=select, ignore=ignore)
     if mode == "leaderboard":
-        return modes.audit_folders(modes.record_folders(paths[0]), select=select, ignore=ignore)
+        return modes.audit_folders(modes.record_folders(paths[0]), dynamic=dynamic, select=select, ignore=ignore)
     if mode == "verify":
         return [modes.package_only(p, select=select, ignore=ignore) for p in paths]
     from auditor.batch import discover, run_batch
     from auditor.engine import AuditOptions
 
-    return run_batch(discover(list(paths)), AuditOptions(select=tuple(select), ignore=tuple(ignore), dynamic=dynamic or None))
+    return run_batch(discover(list(paths)), AuditOptions(select=tuple(select), ignore=tuple(ignore), dynamic=dynamic))
 
 
 def truncate(text: str, limit: int, note: str) -> str:

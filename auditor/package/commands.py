@@ -94,7 +94,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--base", required=True, metavar="REF")
     p.add_argument("--head", default="HEAD", metavar="REF")
     p.add_argument("--package-only", action="store_true", help="skip the static stage (package checks only)")
-    p.add_argument("--dynamic", action="store_true", help="also run the dynamic probes")
+    p.add_argument("--dynamic", action=argparse.BooleanOptionalAction, default=None,
+                   help="run the dynamic probes on the record folders (default: on, as for `check`)")
     p.add_argument("-j", "--jobs", type=int, default=1)
     _report_options(p)
     p.set_defaults(func=run_pr)
@@ -106,6 +107,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     lb.add_argument("--html", type=Path, metavar="FILE", help="write the HTML table here")
     lb.add_argument("--json", type=Path, metavar="FILE", help="write the full JSON report here")
     lb.add_argument("--package-only", action="store_true", help="skip the static stage (package checks only)")
+    lb.add_argument("--dynamic", action=argparse.BooleanOptionalAction, default=None,
+                    help="run the dynamic probes on every folder (default: on, as for `check`)")
     lb.add_argument("-j", "--jobs", type=int, default=1)
     lb.add_argument("--fail-on", choices=("review", "fail", "never"), default="never")
     lb.set_defaults(func=run_leaderboard)
@@ -206,12 +209,14 @@ def run_leaderboard(args: argparse.Namespace) -> int:
             commit = git(args.repo, "rev-parse", "--verify", "--quiet", f"{args.ref}^{{commit}}").decode().strip()
             with materialized(args.repo, commit, ["records"]) as scratch:
                 folders = record_folders(scratch)
-                results = audit_folders(folders, full=not args.package_only, jobs=args.jobs, progress=True)
+                results = audit_folders(folders, full=not args.package_only, dynamic=args.dynamic, jobs=args.jobs,
+                                        progress=sys.stderr.isatty())
                 for r in results:
                     relabel(r, str(scratch), str(args.repo))
         else:
             folders = record_folders(args.repo)
-            results = audit_folders(folders, full=not args.package_only, jobs=args.jobs, progress=True)
+            results = audit_folders(folders, full=not args.package_only, dynamic=args.dynamic, jobs=args.jobs,
+                                    progress=sys.stderr.isatty())
     except GitError as exc:
         raise UsageError(str(exc)) from exc
     if not results:

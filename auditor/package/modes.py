@@ -124,7 +124,7 @@ def package_only(folder: Path, sota: Sota | None = None, select: Sequence[str] =
 def audit_folders(
     folders: Sequence[Path],
     full: bool = True,
-    dynamic: bool = False,
+    dynamic: bool | None = None,
     jobs: int = 1,
     progress: bool = False,
     select: Sequence[str] = (),
@@ -183,7 +183,7 @@ def relabel(result: InputResult, old: str, new: str) -> None:
                 row["log"] = swap(row["log"])
 
 
-def audit_pr(repo: Path, base: str, head: str, full: bool = True, dynamic: bool = False, jobs: int = 1,
+def audit_pr(repo: Path, base: str, head: str, full: bool = True, dynamic: bool | None = None, jobs: int = 1,
              progress: bool = False, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> list[InputResult]:
     """Audit every record folder the PR adds, plus its scope (PG708), reported under repo paths."""
     from rules.package.pg708_pr_scope import PrScope

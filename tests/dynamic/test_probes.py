@@ -28,6 +28,7 @@ LEGAL_FORKED = {
     "legal_ttt_reversed": ("PG802",),
     "legal_tilt": ("PG803",),
     "legal_gptq_train": (),
+    "legal_diag_copy_step": (),
 }
 
 
@@ -47,6 +48,9 @@ ILLEGAL = {
     "bad_prequant_ttt": {("PG801", "C3-b")},
     "bad_inline_ttt": {("PG801", "C3-SCORE-FIRST")},
     "bad_last_epoch": {("PG801", "C3-SCORE-FIRST")},
+    # an unprinted diagnostic pass must not stand in for the reported one (its sums reached no headline)
+    "bad_diag_then_train_val": {("PG801", "C3-SCORE-FIRST")},
+    "bad_copy_loaded_back": {("PG801", "C3-SCORE-FIRST")},
     "bad_slot": {("PG801", "C3-SCORE-FIRST"), ("PG802", "C1-CAUSAL")},
     "bad_target_key": {("PG803", "C2-NORMALIZED")},
     "bad_unnormalized": {("PG803", "C2-NORMALIZED")},

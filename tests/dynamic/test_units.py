@@ -55,11 +55,83 @@ def test_scores_reconcile_by_value_first_last_min_and_all() -> None:
         return Reported("x", 3, loss, 1.0, 8, 8)
 
     assert collect(p, rep(2.0)).selection == "first"
+    assert [a.selection for a in collect(p, rep(2.0)).alternates] == []
     assert collect(p, rep(1.5)).selection == "last"
     assert collect(p, rep(1.0)).selection == "min"
     assert collect(p, rep(1.75)).selection == "all"
     unreconciled = collect(p, rep(9.0))
     assert unreconciled.selection is None and "do not sum" in unreconciled.reason
+
+
+def _acc(i: int, pos: list[int], nll: list[float]) -> dict:
+    return {"i": i, "kind": "ACC", "line": 50 + i, "pos": pos, "nll": nll}
+
+
+def _rep(loss: float) -> Reported:
+    return Reported("x", 99, loss, 1.0, 8, 8)
+
+
+def test_summed_scores_are_the_sums_that_reached_the_total_not_a_superseded_diagnostic() -> None:
+    # a diagnostic pass scores and sums positions 1-2, an update follows, then the reported pass does the same
+    events = [_score(0, [1, 2], [2.0, 2.0]), _acc(1, [1, 2], [2.0, 2.0]), {"i": 2, "kind": "STEP", "pos": [[1, 2]]},
+              _score(3, [1, 2], [2.0, 2.0]), _acc(4, [1, 2], [2.0, 2.0])]
+    s = collect(Pass(-1, 5, events), _rep(2.0))
+    assert (s.selection, s.commit_event.tolist(), s.counts.tolist()) == ("summed", [3, 3], [1, 1])
+
+
+def test_a_training_forward_commits_nothing_where_another_computation_exists() -> None:
+    # position 1: scored under no_grad (event 0), then a training forward (event 1) that feeds a backward
+    events = [_score(0, [1], [3.0]), _score(1, [1], [1.0], grad=True), {"i": 2, "kind": "BWD", "pos": [[1, 1]]},
+              _score(3, [2], [1.0], grad=True), {"i": 4, "kind": "BWD", "pos": [[2, 2]]}]
+    s = collect(Pass(-1, 5, events), _rep(2.0))
+    # "last" no longer reaches the training forward of 1; 2 has no other computation and keeps its own
+    assert (s.selection, s.commit_event.tolist()) == ("first", [0, 3])
+    assert collect(Pass(-1, 5, events), _rep(1.0)).selection is None
+
+
+def test_equally_good_selections_that_commit_different_computations_are_kept_as_alternates() -> None:
+    events = [_score(0, [1, 2], [1.0, 3.0]), _score(1, [1, 2], [3.0, 1.0])]
+    s = collect(Pass(-1, 2, events), _rep(2.0))
+    assert (s.selection, [a.selection for a in s.alternates]) == ("first", ["last"])  # "all" commits as "first"
+    assert s.alternates[0].commit_event.tolist() == [1, 1]
+
+
+def _pg801(tape: list[dict], loss: float) -> list[Finding]:
+    from pathlib import Path
+
+    from auditor.dynamic.context import Context
+    from auditor.dynamic.data import SyntheticData
+    from auditor.dynamic.probes.pg801_score_before_update import ScoreBeforeUpdate
+    from auditor.dynamic.sandbox import RunResult
+
+    data = SyntheticData(Path("."), Path("t.model"), np.array([1, 7, 8, 9, 10]), 16)
+    view = TapeView(tape)
+    headline = Pass(-1, len(tape), tape)
+    ctx = Context(path="train_gpt.py", provenance=None, data=data, base=RunResult("base", 0, 1.0, 0, None, "", "", tape),
+                  view=view, reported=_rep(loss), headline=headline, scores=collect(headline, _rep(loss)), code_bytes=1,
+                  helper_files={})
+    return ScoreBeforeUpdate().run(ctx)
+
+
+def test_score_before_update_decides_only_what_holds_under_every_reconciling_selection() -> None:
+    # positions 1-2 scored (mean 2.0), an update on them, scored again (mean 2.0): both "first" and "last"
+    # reconcile, one says the update came after the scores and the other before
+    tape = [_score(0, [1, 2], [1.0, 3.0]), {"i": 1, "kind": "STEP", "pos": [[1, 2]], "line": 30, "oid": 1},
+            _score(2, [1, 2], [3.0, 1.0])]
+    (finding,) = _pg801(tape, 2.0)
+    assert (finding.data["outcome"], finding.level) == ("INCONCLUSIVE", Level.REVIEW)
+    assert "matches several computations ('first', 'last')" in finding.message
+    # when only the later scores reconcile, the update came first: FAIL
+    (finding,) = _pg801([*tape[:2], _score(2, [1, 2], [4.0, 4.0])], 4.0)
+    assert (finding.data["outcome"], finding.rule, finding.line) == ("FAIL", "C3-SCORE-FIRST", 30)
+
+
+def test_score_before_update_never_passes_on_unreconciled_scores_once_val_was_used() -> None:
+    tape = [_score(0, [1, 2], [1.0, 3.0]), {"i": 1, "kind": "STEP", "pos": [[1, 2]], "line": 30, "oid": 1}]
+    (finding,) = _pg801(tape, 5.0)
+    assert finding.data["outcome"] == "INCONCLUSIVE" and "do not reconcile" in finding.message
+    (finding,) = _pg801(tape[:1], 5.0)
+    assert finding.data["outcome"] == "PASS"
 
 
 def test_headline_pass_skips_reprinted_lines() -> None:
@@ -94,21 +166,46 @@ def test_every_probe_is_documented_with_a_unique_pg8_code() -> None:
         assert issubclass(p, Probe) and all(s in p.doc() for s in sections), p.code
 
 
-def _finding(code: str, rule: str, level: Level, source: Source, outcome: str | None = None, msg: str = "m") -> Finding:
-    data = {"outcome": outcome, "probe": {"PG802": "flip-test", "PG803": "vocab-sweep"}.get(code, "")} if outcome else {}
-    return Finding(code, rule, level, source, "x.py", 3, msg, [], Confidence.MEDIUM, data=data)
+def _finding(code: str, rule: str, level: Level, source: Source, outcome: str | None = None, msg: str = "m",
+             line: int = 3) -> Finding:
+    probe = {"PG801": "score-before-update", "PG802": "flip-test", "PG803": "vocab-sweep"}.get(code, "")
+    data = {"outcome": outcome, "probe": probe} if outcome else {}
+    return Finding(code, rule, level, source, "x.py", line, msg, [], Confidence.MEDIUM, data=data)
 
 
-def test_merge_confirms_clears_and_leaves_inconclusive_leads() -> None:
-    lead_c1 = _finding("PG199", "C1-a", Level.FAIL, Source.STATIC)
-    lead_c2 = _finding("PG299", "C2-a", Level.FAIL, Source.STATIC)
+def _ran_line_3(f: Finding) -> bool:
+    return f.line == 3
+
+
+MERGE_CASES = [
+    # (lead rule, lead line, probe result, line record) -> (level, confidence, dynamic)
+    ("C1-a", 3, ("PG802", "C1-CAUSAL", Level.FAIL, "FAIL"), _ran_line_3, (Level.FAIL, Confidence.HIGH, "confirmed")),
+    # the sweep forks where caches are empty: its PASS cannot see a target-keyed cache
+    ("C2-a", 3, ("PG803", "C2-NORMALIZED", Level.INFO, "PASS"), _ran_line_3, (Level.FAIL, Confidence.MEDIUM, "not-observable")),
+    ("C3-a", 3, ("PG801", "C3-SCORE-FIRST", Level.INFO, "PASS"), _ran_line_3, (Level.REVIEW, Confidence.LOW, "cleared")),
+    # the flagged line never ran in the headline pass: the PASS measured other code
+    ("C3-a", 9, ("PG801", "C3-SCORE-FIRST", Level.INFO, "PASS"), _ran_line_3, (Level.FAIL, Confidence.MEDIUM, "not-exercised")),
+    ("C3-a", 3, ("PG801", "C3-SCORE-FIRST", Level.INFO, "PASS"), None, (Level.FAIL, Confidence.MEDIUM, "not-exercised")),
+    ("C3-a", 3, ("PG801", "C3-SCORE-FIRST", Level.REVIEW, "INCONCLUSIVE"), _ran_line_3,
+     (Level.FAIL, Confidence.MEDIUM, "inconclusive")),
+    # a measured tolerated pattern (WARN) confirms nothing
+    ("C3-a", 3, ("PG801", "C3-f", Level.WARN, "FAIL"), _ran_line_3, (Level.FAIL, Confidence.MEDIUM, "inconclusive")),
+]
+
+
+@pytest.mark.parametrize(("rule", "line", "probe", "ran", "expected"), MERGE_CASES)
+def test_merge_table(rule: str, line: int, probe: tuple, ran, expected: tuple) -> None:
+    code = {"C1": "PG101", "C2": "PG201", "C3": "PG301"}[rule[:2]]
+    lead = _finding(code, rule, Level.FAIL, Source.STATIC, line=line)
+    pcode, prule, plevel, outcome = probe
+    merge([lead], [_finding(pcode, prule, plevel, Source.DYNAMIC, outcome)], ran)
+    assert (lead.level, lead.confidence, lead.data["dynamic"]) == expected
+
+
+def test_merge_leaves_a_gated_lead_alone() -> None:
     gated = _finding("PG198", "C1-a", Level.REVIEW, Source.STATIC, msg="cache (live only when NGRAM=1)")
     gated.data["gate"] = "NGRAM"
-    dynamic = [_finding("PG802", "C1-CAUSAL", Level.FAIL, Source.DYNAMIC, "FAIL"),
-               _finding("PG803", "C2-NORMALIZED", Level.INFO, Source.DYNAMIC, "PASS")]
-    merge([lead_c1, lead_c2, gated], dynamic)
-    assert (lead_c1.level, lead_c1.confidence, lead_c1.data["dynamic"]) == (Level.FAIL, Confidence.HIGH, "confirmed")
-    assert (lead_c2.level, lead_c2.confidence, lead_c2.data["dynamic"]) == (Level.REVIEW, Confidence.LOW, "cleared")
+    merge([gated], [_finding("PG802", "C1-CAUSAL", Level.FAIL, Source.DYNAMIC, "FAIL")], _ran_line_3)
     # the sandbox ran with NGRAM off: the FAIL came from another path and says nothing of this one
     assert (gated.level, gated.confidence, gated.data["dynamic"]) == (Level.REVIEW, Confidence.MEDIUM, "not-run")
 

@@ -9,16 +9,22 @@ How it decides
     FAIL when an update or statistic used position p before p's committed score: pre-eval and
     pre-quantization TTT, training on val, calibration on val, and passes that report a score
     computed after adapting on the same positions (multi-epoch last-epoch scoring, scored-region SLOT).
-    PASS when every update used only already-scored positions (score-first TTT) or no val at all.
+    PASS when every update used only already-scored positions (score-first TTT) or no val at all. A
+    position's score is committed by the computation that reached the reported total: the summed
+    slices that cover the pass last, never a superseded diagnostic pass, and never a training forward
+    where the position has another computation.
 Why it matters
     C3-SCORE-FIRST (README FAQ; ruling on PR #152; Issue #402; ruling on PR #1972 for pre-quant TTT;
     ruling on PR #728 for calibration), NO-VAL-IN-TRAIN, and the SLOT rule.
 Outcomes
-    INCONCLUSIVE when the run reports no headline, or when the captured scores do not reconcile with
-    the reported total and an update falls between a position's first and last computation, or uses
-    positions no captured computation scored at all (they may be scored by a kernel the tape misses).
+    INCONCLUSIVE when the run reports no headline; when the captured scores do not reconcile with the
+    reported total and any update used val positions (a kernel the tape misses may have scored them
+    at any time); or when several computations reconcile with the report equally well and the verdict
+    differs between them.
     A compile warm-up on val tokens (C3-f) is a WARN: the optimizer that stepped on them was thrown
     away — every parameter it updated was freed before the first reported score was computed.
+    An optimizer step on a model copy is not evidence when the copy owns none of the headline scorer's
+    weights and the scorer's weights are unchanged since the step (versions recorded on the tape).
 Known gaps
     A warm-up whose adapter outlives the headline pass (kept but unused) is reported as FAIL; the flip
     test shows whether it influenced the scores. Updates through custom kernels or optimizers that
@@ -32,6 +38,7 @@ import numpy as np
 from auditor.dynamic.context import Context
 from auditor.dynamic.data import BOS_ID
 from auditor.dynamic.probes.base import INCONCLUSIVE, Probe, fmt_positions
+from auditor.dynamic.scores import Scores
 from auditor.dynamic.tape import expand
 from auditor.findings import Confidence, Finding, Level, Status
 
@@ -51,7 +58,17 @@ class ScoreBeforeUpdate(Probe):
     def run(self, ctx: Context) -> list[Finding]:
         if ctx.scores is None or ctx.headline is None:
             return self.inconclusive(ctx, ctx.blocked or "the run reported no headline val_bpb")
-        s = ctx.scores
+        judged = [self._judge(ctx, s) for s in (ctx.scores, *ctx.scores.alternates)]
+        outcomes = {findings[0].data["outcome"] for findings in judged}
+        if len(outcomes) == 1:
+            return judged[0]
+        names = ", ".join(f"'{s.selection}'" for s in (ctx.scores, *ctx.scores.alternates))
+        first_fail = next(f for findings in judged for f in findings if f.data["outcome"] == "FAIL")
+        return [self.result(ctx, INCONCLUSIVE, first_fail.line,
+                            f"the reported total matches several computations ({names}) that disagree on whether "
+                            f"updates came before the scores: {first_fail.message}", first_fail.evidence)]
+
+    def _judge(self, ctx: Context, s: Scores) -> list[Finding]:
         n = ctx.stream.size
         never = np.iinfo(np.int64).max
         commit = np.full(n + 1, never, dtype=np.int64)
@@ -63,6 +80,7 @@ class ScoreBeforeUpdate(Probe):
         last_train = max(train_steps, default=-1)
         findings: list[Finding] = []
         unsure: list[dict] = []
+        used_val = copies = 0
         targets = _loss_targets(ctx.view.of("SCORE", "STEP", "UPDATE"))
         scoring_starts = int(s.commit_event.min()) if s.commit_event.size else -1
         discarded = {e["oid"]: e["i"] for e in ctx.view.of("DISCARD") if e["i"] < scoring_starts}
@@ -76,12 +94,16 @@ class ScoreBeforeUpdate(Probe):
             pos = pos[ctx.stream[pos] != BOS_ID]
             if pos.size == 0:
                 continue
-            before_any = pos[first[pos] > e["i"]]
-            if not s.reconciled and (first[before_any] == never).any():
-                # no captured computation of them at all, and the captured scores do not add up to the
-                # report: they may be scored by code the tape does not see (a fused loss kernel)
+            if e["kind"] == "STEP" and e.get("oid") not in discarded and _never_reached(e, ctx.headline.kinds("FWD")):
+                copies += 1
+                continue
+            used_val += 1
+            if not s.reconciled:
+                # which computation reached the report is unknown (a fused loss kernel the tape misses may
+                # have scored these positions at any time): neither ordering is evidence
                 unsure.append(e)
                 continue
+            before_any = pos[first[pos] > e["i"]]
             before_commit = pos[commit[pos] > e["i"]]
             if e.get("oid") in discarded and (before_any.size or before_commit.size):
                 findings.append(self._discarded(ctx, e, before_any if before_any.size else before_commit,
@@ -89,21 +111,21 @@ class ScoreBeforeUpdate(Probe):
             elif before_any.size:
                 findings.append(self._fail(ctx, e, before_any, last_train, "before any score of them was computed"))
             elif before_commit.size:
-                if s.reconciled:
-                    findings.append(self._fail(ctx, e, before_commit, last_train,
-                                               f"and the reported score of them was computed afterwards (selection '{s.selection}')"))
-                else:
-                    unsure.append(e)
+                findings.append(self._fail(ctx, e, before_commit, last_train,
+                                           f"and the reported score of them was computed afterwards (selection '{s.selection}')"))
         if findings:
             return _dedupe(findings)
         if unsure:
             e = unsure[0]
-            return [self.result(ctx, INCONCLUSIVE, e["line"], f"{len(unsure)} update(s) used val positions whose reported "
-                                f"score cannot be placed before or after them: {s.reason}")]
-        consumed = sum(1 for e in steps if e["pos"])
+            return [self.result(ctx, INCONCLUSIVE, e["line"], f"{len(unsure)} update(s) used val positions, and the "
+                                f"captured scores do not reconcile with the report, so their order cannot be judged: "
+                                f"{s.reason}")]
         line = next((e["line"] for e in steps if e["pos"]), ctx.headline_line())
-        return [self.result(ctx, "PASS", line, f"{consumed} update(s) on val data, each only on positions already scored"
-                            if consumed else "no parameter update, optimizer step or calibration hook used val data")]
+        aside = f"; {copies} step(s) on val updated model copies whose weights never reached the headline scorer" \
+            if copies else ""
+        return [self.result(ctx, "PASS", line, (f"{used_val} update(s) on val data, each only on positions already scored"
+                            if used_val else "no parameter update, optimizer step or calibration hook used val data")
+                            + aside)]
 
     def _fail(self, ctx: Context, e: dict, pos: np.ndarray, last_train: int, how: str) -> Finding:
         kind = {"STEP": f"optimizer step ({e.get('opt', '?')})", "UPDATE": "manual parameter update",
@@ -136,6 +158,18 @@ class ScoreBeforeUpdate(Probe):
              f"tape event #{freed_at}: the last of that optimizer's parameters was freed",
              "warm up on synthetic tokens instead"],
             rule="C3-f", level=Level.WARN, data={"event": e["i"], "positions": pos[:64].tolist(), "count": int(pos.size)})
+
+
+def _never_reached(step: dict, headline_forwards: list[dict]) -> bool:
+    """The step's optimizer owns none of the headline scorer's weights, and every module the headline
+    pass runs already existed at the step with exactly the weights it scores with: the update went to a
+    copy that cannot have flowed into the scores (no weights copied back, no shared parameters)."""
+    mods = step.get("mods")
+    later = [f for f in headline_forwards if f["i"] > step["i"]]
+    if step.get("oid") is None or mods is None or not later:
+        return False
+    return all(step["oid"] not in f.get("oids", [step["oid"]]) and mods.get(str(f.get("mid"))) == f.get("ver")
+               and f.get("ver") is not None for f in later)
 
 
 def _loss_targets(events: list[dict]) -> dict[int, np.ndarray]:

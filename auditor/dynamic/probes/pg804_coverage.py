@@ -82,7 +82,9 @@ class Coverage(Probe):
             out.append(finding)
         # a first computation under no_grad is a scoring pass; one with gradients is a training forward,
         # whose later rescoring is the score-before-update probe's business
-        rescored = s.positions[(s.last_before != s.first_event) & ~s.first_grad]
+        # a rescoring that reproduces the first value (an unprinted diagnostic pass of the same model) picks nothing
+        changed = np.abs(s.nll - s.first_nll) > 1e-6 * np.maximum(1.0, np.abs(s.nll))
+        rescored = s.positions[(s.last_before != s.first_event) & ~s.first_grad & changed]
         if rescored.size and s.selection != "all":
             ev = int(s.commit_event[np.searchsorted(s.positions, rescored[0])])
             out.append(self.result(ctx, "FAIL", s.lines.get(ev, line),

@@ -56,6 +56,10 @@ def main() -> int:
     script = config["script"]
     sys.argv = [script, *config.get("argv", [])]
     sys.path.insert(0, os.path.dirname(script))
+    import pgcover
+
+    cover = pgcover.LineCover(os.path.dirname(script), tape)
+    cover.install()
     rc = 0
     try:
         runpy.run_path(script, run_name="__main__")
@@ -67,6 +71,7 @@ def main() -> int:
 
         traceback.print_exc()
         rc = 1
+    cover.record()
     tape.record("END", rc=rc)
     tape.flush()
     sys.stdout.flush()

@@ -8,7 +8,9 @@ Kinds: READ/WRITE/OUTSIDE/NET/SUBPROC/FORK (from ``pgguard``), LOG (a printed li
 module forward on val ids), SCORE (per-token NLL of a cross-entropy / NLL call on val targets), ACC
 (per-token scores summed into a total: followed from a cross-entropy call or a lookup of target ids in
 a row through arithmetic, views and numpy; ``derived`` marks values computed after the lookup), BWD,
-STEP (optimizer step; ``oid`` numbers the optimizer), DISCARD (every parameter an optimizer stepped
+STEP (optimizer step; ``oid`` numbers the optimizer, ``mods`` holds the weight versions of every
+module run so far; FWD names its module ``mid``, weight version ``ver`` and the stepping
+optimizers ``oids`` that own its weights), DISCARD (every parameter an optimizer stepped
 on val ids has been freed: a throw-away adapter), UPDATE (parameters changed without an optimizer
 step), CALIB (a user forward hook fired on val ids), EXC (the exception that ended the run), END.
 """
@@ -272,6 +274,8 @@ class Tape:
         self.metric_logs = 0
         self.score_events = 0
         self.versions: dict[int, int] = {}
+        self.modules: dict[int, Any] = {}  # id -> weakref of every outermost module run
+        self.opt_params: dict[int, set[int]] = {}  # optimizer number -> ids of the parameters it steps
         self.step_since_fwd = False
         self.calib_fwd = -1
         self.fwd_seq = 0
@@ -621,6 +625,7 @@ class Tape:
         if depth:
             return
         self.fwd_seq += 1
+        self.modules.setdefault(id(module), weakref.ref(module))
         self._check_update(module)
         found: list[np.ndarray] = []
         for a in inputs:
@@ -633,8 +638,11 @@ class Tape:
         grad = torch.is_grad_enabled()
         if grad:
             self.pending_bwd.update(int(p) for p in pos)
+        pids = {id(p) for p in module.parameters()}
+        oids = sorted(oid for oid, params in self.opt_params.items() if params & pids)
         self.record("FWD", pos=ranges(pos), grad=grad, inference=torch.is_inference_mode_enabled(),
-                    training=bool(module.training), module=type(module).__name__)
+                    training=bool(module.training), module=type(module).__name__, mid=id(module),
+                    ver=_version(module), oids=oids)
         self.current_fwd_pos = pos
 
     def fwd_post(self, module: torch.nn.Module, inputs: tuple, output: Any) -> None:
@@ -644,9 +652,8 @@ class Tape:
 
     def _check_update(self, module: torch.nn.Module) -> None:
         """Parameters changed since this module's last forward with no optimizer step: a manual update."""
-        try:
-            version = sum(p._version for p in module.parameters())
-        except Exception:
+        version = _version(module)
+        if version is None:
             return
         key = id(module)
         before = self.versions.get(key)
@@ -665,8 +672,11 @@ class Tape:
     def step(self, optimizer: Any, *args: Any) -> None:
         self.step_since_fwd = True
         oid = self._watch(optimizer) if self.pending_step else None
+        extra = {}
+        if oid is not None:  # the weights of every module run so far, to show later what this step reached
+            extra["mods"] = {str(k): _version(m) for k, ref in self.modules.items() if (m := ref()) is not None}
         self.record("STEP", pos=ranges(np.fromiter(self.pending_step, dtype=np.int64)), opt=type(optimizer).__name__,
-                    oid=oid)
+                    oid=oid, **extra)
         self.pending_step.clear()
 
     def _watch(self, optimizer: Any) -> int:
@@ -676,6 +686,7 @@ class Tape:
             oid = self.optimizers[optimizer] = self.next_oid
             self.next_oid += 1
             params = [p for group in optimizer.param_groups for p in group["params"]]
+            self.opt_params[oid] = {id(p) for p in params}
             alive = {"n": len(params)}
 
             def gone() -> None:
@@ -692,6 +703,14 @@ class Tape:
         if pos is not None and self.calib_fwd != self.fwd_seq:
             self.calib_fwd = self.fwd_seq
             self.record("CALIB", pos=ranges(pos))
+
+
+def _version(module: torch.nn.Module) -> int | None:
+    """The sum of a module's parameter version counters: it changes whenever any weight is written."""
+    try:
+        return sum(p._version for p in module.parameters())
+    except Exception:
+        return None
 
 
 def _wrap_hook_registration(tape: Tape) -> None:
