@@ -53,7 +53,7 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
         prog="pgolf-audit",
         description="Compliance auditor and submission verifier for OpenAI's Parameter Golf challenge.",

@@ -21,7 +21,7 @@ PARALLEL = 2  # children at a time (the machine has two cores; each child is sin
 
 
 def plan(view: TapeView, headline: Pass, scores: Scores, reported: Reported, vocab: int, stream: np.ndarray,
-         sandbox: Sandbox, sweep: bool) -> tuple[dict | None, str]:
+         sandbox: Sandbox, sweep: bool | str) -> tuple[dict | None, str]:
     trigger = next((e for e in headline.events if e["kind"] == "FWD"), None)
     if trigger is None:
         return None, "the headline pass runs no module forward on val ids to fork at"

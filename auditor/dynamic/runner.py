@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.dynamic import forks as fork_runs
-from auditor.dynamic.context import Context
+from auditor.dynamic.context import Context, ForkResult
 from auditor.analysis.config import EnvSetting
 from auditor.dynamic.data import SyntheticData, build
 from auditor.dynamic.probes.base import Probe
@@ -150,10 +150,11 @@ def run_dynamic(loaded: Loaded, static_findings: list[Finding], options: Dynamic
         ran = {SCRIPT_NAME} | {os.path.basename(e["path"]) for e in view.of("READ") if e["path"].endswith(".py")}
         ctx.extra["sentencepiece"] = any(b"sentencepiece" in blob for name, blob in files.items() if os.path.basename(name) in ran)
         ctx.blocked = _blocked(base, view, headline)
-        if ctx.blocked is None and scores is not None and scores.reconciled and (opts.forks or opts.sweep):
+        if ctx.blocked is None and headline is not None and reported is not None and scores is not None \
+                and scores.selection is not None and (opts.forks or opts.sweep):
             plan, reason = fork_runs.plan(view, headline, scores, reported, data.vocab_size, data.val_stream, sb, opts.sweep)
             if plan is None:
-                ctx.forks = fork_runs.ForkResult(None, reason=reason)
+                ctx.forks = ForkResult(None, reason=reason)
             else:
                 if not opts.forks:
                     plan["variants"] = [v for v in plan["variants"] if not v["id"].startswith("flip")]
