@@ -59,7 +59,9 @@ def _child_scores(tape: list[dict], selection: str) -> Scores | None:
     return collect(Pass(-1, 10**12, events), None, force=selection) if events else None
 
 
-def run(sandbox: Sandbox, fork_plan: dict, selection: str, wall_s: float) -> ForkResult:
+def run(sandbox: Sandbox, fork_plan: dict, selection: str, wall_s: float, base: Reported) -> ForkResult:
+    """Run the forks. The parent of the forks is the control: it must finish with exit code 0 and print
+    the base run's headline, or the re-run is not the run the probes compare against."""
     result = sandbox.run("probe", fork=fork_plan, wall_s=wall_s)
     view = TapeView(result.tape)
     forked = next((e for e in result.tape if e["kind"] == "FORKED"), None)
@@ -68,6 +70,12 @@ def run(sandbox: Sandbox, fork_plan: dict, selection: str, wall_s: float) -> For
         if result.killed:
             reason += f" (killed: {result.killed})"
         return ForkResult(None, reason=reason)
+    control_headline = view.reported()
+    if result.killed or result.rc != 0 or control_headline is None or \
+            (control_headline.val_loss, control_headline.val_bpb) != (base.val_loss, base.val_bpb):
+        got = control_headline.line.strip() if control_headline else "no headline"
+        return ForkResult(None, reason=f"the control re-run did not reproduce the base run (exit {result.rc}, "
+                                       f"{result.killed or got!r} vs {base.line.strip()!r})")
     headline = view.headline_pass()
     control = collect(headline, None, force=selection) if headline else None
     out = ForkResult(control, problems=list(forked["problems"]))

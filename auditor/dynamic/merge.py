@@ -5,8 +5,9 @@ A static finding is a lead. For each lead (REVIEW or FAIL), the probes that can 
 - a probe FAIL at level FAIL confirms it: confidence HIGH, the probe's evidence attached (a measured
   tolerated pattern, such as a C3-f warm-up at WARN, confirms nothing);
 - probe PASSes clear it (FAIL → REVIEW, a non-disputed REVIEW → INFO) only when all three hold:
-  the probe can observe the lead's rule at all (``CLEARS``), the lead's line ran in the headline pass
-  of the sandbox run (line record ``COVER``), and the lead is not gated off by the run configuration;
+  the probe can observe the lead's rule at all (``UNOBSERVABLE``), the lead's line ran in the headline
+  pass of the sandbox run (line record ``COVER``) outside any test of the process topology the sandbox
+  does not reproduce (``topology``), and the lead is not gated off by the run configuration;
 - anything else leaves the lead at its level, with the reason attached (INCONCLUSIVE, not exercised,
   not observable).
 A dynamic result never weakens a static finding it did not observe: a wrong PASS that clears a true
@@ -49,8 +50,9 @@ UNOBSERVABLE: tuple[tuple[str, str], ...] = (
     ("GPTQ-CALIB", "calibration timing needs the 600 s training timeline, which the tiny run does not have"),
 )
 
-#: the finding -> whether its line ran in the headline pass of the sandbox run
-RanInHeadline = Callable[[Finding], bool]
+#: the finding -> why its line does not count as exercised in the headline pass at the scored
+#: configuration (it did not run there, or ran under another process topology), or None when it does
+RanInHeadline = Callable[[Finding], "str | None"]
 
 
 def probes_for(finding: Finding) -> tuple[str, ...]:
@@ -77,8 +79,7 @@ def _disputed(finding: Finding) -> bool:
     return rule is not None and rule.status is Status.DISPUTED
 
 
-def merge(static: list[Finding], dynamic: list[Finding], ran: RanInHeadline | None) -> None:
-    """``ran`` is None when the run left no line record (it was killed, or never started)."""
+def merge(static: list[Finding], dynamic: list[Finding], ran: RanInHeadline) -> None:
     by_probe: dict[str, list[Finding]] = {}
     for d in dynamic:
         by_probe.setdefault(d.data.get("probe", d.name), []).append(d)
@@ -107,16 +108,15 @@ def merge(static: list[Finding], dynamic: list[Finding], ran: RanInHeadline | No
             f.data["dynamic"] = "inconclusive"
 
 
-def _clear(f: Finding, passed: Finding, ran: RanInHeadline | None) -> None:
+def _clear(f: Finding, passed: Finding, ran: RanInHeadline) -> None:
     """Downgrade the lead on a probe PASS, unless the PASS did not observe it; then say why not."""
     blind = unobservable(f)
     if blind is not None:
         f.evidence.append(f"not cleared by {passed.code} ({passed.name}) PASS: {blind}")
         f.data["dynamic"] = "not-observable"
         return
-    if ran is None or not ran(f):
-        why = "the run left no line record" if ran is None else \
-            f"line {f.line} did not run in the headline pass at the scored configuration"
+    why = ran(f)
+    if why is not None:
         f.evidence.append(f"not exercised in the sandbox run: {why}; {passed.code} ({passed.name}) PASS does not "
                           "speak for it")
         f.data["dynamic"] = "not-exercised"

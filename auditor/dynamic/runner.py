@@ -20,6 +20,7 @@ from auditor.dynamic.scores import collect
 from auditor.dynamic.merge import RanInHeadline, merge
 from auditor.dynamic.tape import Coverage, Pass, TapeView
 from auditor.dynamic.tinyconfig import derive
+from auditor.dynamic.topology import gated_lines, scored_ranks
 from auditor.decode import Loaded
 from auditor.findings import Confidence, Finding, Level, Source
 from auditor.source import SourceFile
@@ -134,7 +135,7 @@ def run_dynamic(loaded: Loaded, static_findings: list[Finding], options: Dynamic
     if text is None:
         ctx = _empty_context(main, data, how, notes, helper_files)
         findings = [f for p in probe_classes() for f in p().run(ctx)]
-        merge(static_findings, findings, None)
+        merge(static_findings, findings, lambda f: f"the script did not run: {how}")
         return findings
     files[SCRIPT_NAME] = text.encode("utf-8")
     with Sandbox(files, data, {**run_env, **cfg.env}, opts.limits) as sb:
@@ -158,34 +159,48 @@ def run_dynamic(loaded: Loaded, static_findings: list[Finding], options: Dynamic
             else:
                 if not opts.forks:
                     plan["variants"] = [v for v in plan["variants"] if not v["id"].startswith("flip")]
-                ctx.forks = fork_runs.run(sb, plan, scores.selection, wall_s=opts.wall_s * 2)
+                ctx.forks = fork_runs.run(sb, plan, scores.selection, wall_s=opts.wall_s * 2, base=reported)
         findings = [f for p in probe_classes() for f in p().run(ctx)]
     elapsed = time.monotonic() - start
     for f in findings:
         if f.code == "PG800":
             f.data.update({"seconds": round(elapsed, 2), "peak_rss": base.peak_rss})
-    merge(static_findings, findings, _ran_in_headline(view.coverage(headline), main, main_path))
+    ranks = scored_ranks(dict(run_config or {}))
+    merge(static_findings, findings, _ran_in_headline(view.coverage(headline), main, main_path, loaded.helpers, ranks))
     return findings
 
 
-def _ran_in_headline(cover: Coverage | None, main: SourceFile, main_path: Path) -> RanInHeadline | None:
-    """Whether a finding's line ran in the headline pass: the main script runs as ``SCRIPT_NAME`` (its
-    decoded text, same lines), the folder's other files under their paths in the folder."""
-    if cover is None:
-        return None
+def _ran_in_headline(cover: Coverage | None, main: SourceFile, main_path: Path, helpers: list[SourceFile],
+                     ranks: int) -> RanInHeadline:
+    """Why a finding's line does not count as exercised at the scored configuration, or None when it
+    ran in the headline pass. The main script runs as ``SCRIPT_NAME`` (its decoded text, same lines), the
+    folder's other files under their paths in the folder; lines under a topology test count only when
+    the scored run had one rank, as the sandbox does."""
     folder = main_path.parent
+    texts = {main.path: main.text, **{h.path: h.text for h in helpers}}
+    gated: dict[str, frozenset[int]] = {}
 
-    def ran(f: Finding) -> bool:
+    def why_not(f: Finding) -> str | None:
+        if cover is None:
+            return "the run left no line record"
         if f.path == main.path:
             name = SCRIPT_NAME
         else:
             try:
                 name = Path(f.path).resolve().relative_to(folder.resolve()).as_posix()
             except ValueError:
-                return False
-        return cover.ran_in_headline(name, f.line)
+                return f"{f.path} is not a file of the record folder the sandbox ran"
+        if not cover.ran_in_headline(name, f.line):
+            return f"line {f.line} did not run in the headline pass at the scored configuration"
+        if ranks > 1 and f.path in texts:
+            if f.path not in gated:
+                gated[f.path] = gated_lines(texts[f.path])
+            if f.line in gated[f.path]:
+                return (f"line {f.line} is under a test of the world size or rank, and the scored run had {ranks} "
+                        "ranks where the sandbox has one")
+        return None
 
-    return ran
+    return why_not
 
 
 def _empty_context(main: SourceFile, data: SyntheticData, reason: str, notes: list[str],

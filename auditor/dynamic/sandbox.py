@@ -140,6 +140,10 @@ class Sandbox:
         (self.work / "tmp").mkdir(exist_ok=True)
         self.code_files = tuple(str(self.work / c) for c in code_files)
         self.env = self._env(env)
+        # every run starts from this tree: a second run must not find the first one's artifact or logs
+        self.pristine = self.root / "pristine"
+        shutil.copytree(self.work, self.pristine, symlinks=True)
+        self.runs = 0
 
     def _layout_data(self, text: str) -> None:
         probe = self.work / "data" / "datasets" / "probe"
@@ -205,6 +209,11 @@ class Sandbox:
         return path
 
     def run(self, tag: str = "base", fork: dict | None = None, wall_s: float | None = None) -> RunResult:
+        """Run the script once, in the work tree as it was before any run, under a run id of its own."""
+        if self.runs:
+            shutil.rmtree(self.work)
+            shutil.copytree(self.pristine, self.work, symlinks=True)
+        self.runs += 1
         config = self._config(tag, fork)
         cmd = [*network_isolation(), sys.executable, "-X", "utf8", str(self.ctl / "shims" / "pgboot.py"), str(config)]
         out_path, err_path = self.ctl / f"stdout-{tag}.txt", self.ctl / f"stderr-{tag}.txt"
@@ -213,7 +222,8 @@ class Sandbox:
         killed = None
         peak = 0
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            proc = subprocess.Popen(cmd, cwd=self.work, env=self.env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            env = {**self.env, "RUN_ID": f"{self.env['RUN_ID']}_{tag}"} if self.runs > 1 else self.env
+            proc = subprocess.Popen(cmd, cwd=self.work, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                     preexec_fn=_limits(self.limits))
             while proc.poll() is None:
                 count, rss = _group_stats(proc.pid)

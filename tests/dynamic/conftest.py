@@ -48,6 +48,7 @@ PLANS: dict[str, DynamicOptions] = {
     "bad_lut_byte": PLAIN,
     "warn_warmup_discarded": PLAIN,
     "review_sliding_head_gap": PLAIN,
+    "review_nondeterministic": FLIP,
     "sec_socket": HOSTILE,
     "sec_home": HOSTILE,
     "sec_forkbomb": HOSTILE,

@@ -124,3 +124,11 @@ def test_hostile_scripts_are_contained_and_reported(audits, name: str) -> None:
 def test_home_directory_reads_are_refused_and_listed(audits) -> None:
     f = next(f for f in audits["sec_home"][0] if f.code == "PG810")
     assert any("/root/.ssh/id_rsa" in e for e in f.evidence) and any("/work/shared/RULEBOOK.md" in e for e in f.evidence)
+
+
+@pytest.mark.slow
+def test_forks_need_a_control_that_reproduces_the_base_headline(audits) -> None:
+    findings, _ = audits["review_nondeterministic"]
+    flip = next(f for f in findings if f.code == "PG802")
+    assert (flip.data["outcome"], flip.level) == ("INCONCLUSIVE", Level.REVIEW)
+    assert "the control re-run did not reproduce the base run (exit 0" in flip.message

@@ -173,8 +173,8 @@ def _finding(code: str, rule: str, level: Level, source: Source, outcome: str | 
     return Finding(code, rule, level, source, "x.py", line, msg, [], Confidence.MEDIUM, data=data)
 
 
-def _ran_line_3(f: Finding) -> bool:
-    return f.line == 3
+def _ran_line_3(f: Finding) -> str | None:
+    return None if f.line == 3 else f"line {f.line} did not run"
 
 
 MERGE_CASES = [
@@ -185,7 +185,8 @@ MERGE_CASES = [
     ("C3-a", 3, ("PG801", "C3-SCORE-FIRST", Level.INFO, "PASS"), _ran_line_3, (Level.REVIEW, Confidence.LOW, "cleared")),
     # the flagged line never ran in the headline pass: the PASS measured other code
     ("C3-a", 9, ("PG801", "C3-SCORE-FIRST", Level.INFO, "PASS"), _ran_line_3, (Level.FAIL, Confidence.MEDIUM, "not-exercised")),
-    ("C3-a", 3, ("PG801", "C3-SCORE-FIRST", Level.INFO, "PASS"), None, (Level.FAIL, Confidence.MEDIUM, "not-exercised")),
+    ("C3-a", 3, ("PG801", "C3-SCORE-FIRST", Level.INFO, "PASS"), lambda f: "the run left no line record",
+     (Level.FAIL, Confidence.MEDIUM, "not-exercised")),
     ("C3-a", 3, ("PG801", "C3-SCORE-FIRST", Level.REVIEW, "INCONCLUSIVE"), _ran_line_3,
      (Level.FAIL, Confidence.MEDIUM, "inconclusive")),
     # a measured tolerated pattern (WARN) confirms nothing
@@ -200,6 +201,15 @@ def test_merge_table(rule: str, line: int, probe: tuple, ran, expected: tuple) -
     pcode, prule, plevel, outcome = probe
     merge([lead], [_finding(pcode, prule, plevel, Source.DYNAMIC, outcome)], ran)
     assert (lead.level, lead.confidence, lead.data["dynamic"]) == expected
+
+
+def test_lines_under_a_topology_test_are_known_and_the_scored_rank_count_is_read_from_the_logs() -> None:
+    from auditor.dynamic.topology import gated_lines, scored_ranks
+
+    text = ("import os\nws = int(os.environ.get('WORLD_SIZE', 1))\nif ws > 1:\n    cache = 1\nelse:\n    cache = 0\n"
+            "for i in range(3):\n    x = cache\nlr = 0.1 if dist.is_initialized() else 0.2\n")
+    assert sorted(gated_lines(text)) == [3, 4, 5, 6, 9]
+    assert (scored_ranks({"world_size": "4"}), scored_ranks({}), scored_ranks({"WORLD_SIZE": "x"})) == (4, 8, 8)
 
 
 def test_merge_leaves_a_gated_lead_alone() -> None:
@@ -288,3 +298,18 @@ def test_target_keyed_numpy_cache_fails_the_sweep_at_the_flip_positions(numpy_au
     assert sweep.level is Level.FAIL and sweep.line == 31 and sweep.data["t"] in (2561, 3585) and sweep.data["mass"] > 1
     assert [e.split(" = ")[0] for e in sweep.evidence[1:]] == [
         "Σ exp(-score) at position 2561 over ids [14, 373]", "Σ exp(-score) at position 3585 over ids [48, 191]"]
+
+
+@pytest.mark.slow
+def test_every_sandbox_run_starts_from_the_pristine_tree_under_its_own_run_id() -> None:
+    from auditor.dynamic.data import build
+    from auditor.dynamic.sandbox import Sandbox
+
+    script = (b"import os\nprint('saw', sorted(n for n in os.listdir('.') if n.endswith('.out')), os.environ['RUN_ID'])\n"
+              b"open(os.environ['RUN_ID'] + '.out', 'w').write('x')\n")
+    with Sandbox({"train_gpt.py": script}, build(), {}) as sb:
+        first, second = sb.run("base"), sb.run("probe")
+    run_id = sb.env["RUN_ID"]
+    assert (first.rc, second.rc) == (0, 0)
+    assert first.stdout.splitlines()[0] == f"saw [] {run_id}"
+    assert second.stdout.splitlines()[0] == f"saw [] {run_id}_probe"

@@ -2,7 +2,7 @@
 
 At the trigger (the first forward on val ids after a given number of metric log lines, i.e. the
 start of the headline pass), the process finds every live id tensor/array holding val content, then
-forks one child per variant. A child writes its edits (``x_t := v``) into those objects, records its
+forks one child per variant, each in a scratch directory and under a run id of its own. A child writes its edits (``x_t := v``) into those objects, records its
 own tape from the fork on, and exits when its stop condition is met; the parent waits for each child
 in turn and then carries on unperturbed as the control.
 """
@@ -162,6 +162,7 @@ class ForkPlan:
             log = os.open(variant["out"] + ".log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(log, 1)
         os.dup2(log, 2)
+        _own_scratch(variant["id"])
         self.tape.out_path = variant["out"]
         self.tape.pid = os.getpid()
         try:
@@ -198,6 +199,26 @@ class ForkPlan:
         self.tape.record("END", rc=0, child=True)
         self.tape.flush()
         os._exit(0)
+
+
+def _own_scratch(variant_id: str) -> None:
+    """Give the child a working directory and run id of its own, so that what it writes under relative
+    paths (logs, an artifact) never reaches the control or a sibling: the work tree's files are copied,
+    its folders (the read-only data among them) linked."""
+    work = os.getcwd()
+    scratch = os.path.join(work, "tmp", f"fork-{variant_id}")
+    os.makedirs(scratch, exist_ok=True)
+    for name in os.listdir(work):
+        src = os.path.join(work, name)
+        if name == "tmp":
+            continue
+        if os.path.isfile(src) and not os.path.islink(src):
+            with open(src, "rb") as f, open(os.path.join(scratch, name), "wb") as g:
+                g.write(f.read())
+        else:
+            os.symlink(src, os.path.join(scratch, name))
+    os.chdir(scratch)
+    os.environ["RUN_ID"] = f"{os.environ.get('RUN_ID', 'pgolf')}_{variant_id}"
 
 
 def install(tape: Any, plan: dict | None) -> ForkPlan | None:
