@@ -3,7 +3,9 @@
 The base run tells where the headline pass starts (its first forward on val ids, counted by the
 metric log lines before it) and which positions it commits. A second run of the same script forks
 there: flip variants change one token and run to the headline line; sweep variants set one position
-to every id of the alphabet and stop right after that position's committing score.
+to every id of the alphabet and stop right after that position's committing score. The swept position
+is in the pass's first scores, or three quarters in when the scores are mixed after their lookup (a
+cache is warm there).
 """
 
 from __future__ import annotations
@@ -40,12 +42,16 @@ def plan(view: TapeView, headline: Pass, scores: Scores, reported: Reported, voc
         variants.append({"id": f"flip{k}", "edits": [[t, v]], "until": {"metric_logs": report_log["metric"]},
                          "out": str(sandbox.ctl / f"tape-flip{k}.jsonl")})
     if sweep:
-        first_ev = int(scores.commit_event.min())
-        in_first = pos[scores.commit_event == first_ev]
-        ts = int(in_first[in_first.size // 2])
+        # scores mixed after their lookup (a cache on top of the model) meet an empty cache at the pass's
+        # first scores: sweep where the cache has seen three quarters of the pass
+        sweep_ev = events[(len(events) * 3) // 4] if scores.derived.any() else events[0]
+        in_ev = pos[scores.commit_event == sweep_ev]
+        ts = int(in_ev[in_ev.size // 2])
         commit = int(scores.commit_event[np.searchsorted(pos, ts)])
         kind = "ACC" if scores.selection == "summed" else "SCORE"
-        n_scores = sum(1 for e in headline.events if e["kind"] == kind and trigger["i"] <= e["i"] <= commit)
+        # the child stops right after the event that reports t's committed score (for sums: the sum after it)
+        stop = next((e["i"] for e in headline.events if e["kind"] == kind and e["i"] >= commit and ts in e["pos"]), commit)
+        n_scores = sum(1 for e in headline.events if e["kind"] == kind and trigger["i"] <= e["i"] <= stop)
         candidates = range(vocab) if sweep == "full" else sorted({int(stream[ts]), *rng.choice(vocab, SWEEP_SAMPLE, replace=False).tolist()})
         for v in candidates:
             variants.append({"id": f"sweep{v}", "edits": [[ts, v]], "until": {"score_events": n_scores, "kind": kind},

@@ -40,9 +40,9 @@ RULE_PROBES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 #: RULEBOOK ID prefix -> what a probe PASS cannot see for it, so it never clears such a lead
 UNOBSERVABLE: tuple[tuple[str, str], ...] = (
-    # the flip test changes only position t's own score; a target-keyed lookup or a target-gated hint
-    # needs the vocabulary sweep at a position where the cache or hint is live, which the sweep does
-    # not yet choose (it forks at the first scoring event, where caches are empty)
+    # the flip test changes only position t's own score; a target-keyed lookup needs the vocabulary sweep
+    # at a position where the cache is warm (``WARM_SWEEP_OBSERVES``); a target-gated hint needs one where
+    # the hint fires, which the sweep does not choose
     ("C1-a", "a target-keyed lookup shows only in a vocabulary sweep at a position where the cache is warm"),
     ("C1-b", "a target-gated hint shows only in a vocabulary sweep at a position where the hint fires"),
     ("C2", "a cache's normalization shows only in a vocabulary sweep at a position where the cache is warm"),
@@ -67,8 +67,15 @@ def probes_for(finding: Finding) -> tuple[str, ...]:
     return ()
 
 
-def unobservable(finding: Finding) -> str | None:
-    """Why no probe PASS can clear this lead, or None when the probes that measure it can."""
+#: leads a vocabulary sweep PASS at a warm position can observe (the cache was live where it swept)
+WARM_SWEEP_OBSERVES = ("C1-a", "C2")
+
+
+def unobservable(finding: Finding, passed: Finding) -> str | None:
+    """Why this probe PASS cannot clear this lead, or None when it observed what the lead is about."""
+    if passed.data.get("probe") == "vocab-sweep" and passed.data.get("warm") and \
+            finding.rule.startswith(WARM_SWEEP_OBSERVES):
+        return None
     return next((why for prefix, why in UNOBSERVABLE if finding.rule.startswith(prefix)), None)
 
 
@@ -110,7 +117,7 @@ def merge(static: list[Finding], dynamic: list[Finding], ran: RanInHeadline) -> 
 
 def _clear(f: Finding, passed: Finding, ran: RanInHeadline) -> None:
     """Downgrade the lead on a probe PASS, unless the PASS did not observe it; then say why not."""
-    blind = unobservable(f)
+    blind = unobservable(f, passed)
     if blind is not None:
         f.evidence.append(f"not cleared by {passed.code} ({passed.name}) PASS: {blind}")
         f.data["dynamic"] = "not-observable"

@@ -12,7 +12,8 @@ from pathlib import Path
 from auditor.dynamic import forks as fork_runs
 from auditor.dynamic.context import Context, ForkResult
 from auditor.analysis.config import EnvSetting
-from auditor.dynamic.data import SyntheticData, build
+from auditor.dynamic.data import VAL_TOKENS, SyntheticData, build
+from auditor.dynamic.loadfactor import shrink_tables
 from auditor.dynamic.probes.base import Probe
 from auditor.dynamic.runenv import run_environment
 from auditor.dynamic.sandbox import SCRIPT_NAME, Limits, RunResult, Sandbox
@@ -137,6 +138,8 @@ def run_dynamic(loaded: Loaded, static_findings: list[Finding], options: Dynamic
         findings = [f for p in probe_classes() for f in p().run(ctx)]
         merge(static_findings, findings, lambda f: f"the script did not run: {how}")
         return findings
+    text, shrunk = shrink_tables(text, VAL_TOKENS - 1)
+    notes += shrunk
     files[SCRIPT_NAME] = text.encode("utf-8")
     with Sandbox(files, data, {**run_env, **cfg.env}, opts.limits) as sb:
         base = sb.run("base", wall_s=opts.wall_s)

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from auditor.analysis.config import EnvSetting
+from auditor.dynamic.data import VAL_TOKENS
+from auditor.dynamic.loadfactor import MIN_EXPONENT, scaled
 
 SEQ_LEN = 128
 STRIDE = 32
@@ -95,6 +97,8 @@ def derive(settings: Iterable[EnvSetting], vocab_size: int) -> TinyConfig:
             put(env, 2, "few calibration batches")
         elif re.search(r"(LORA_RANK|_RANK)$", env) and env not in ("RANK", "LOCAL_RANK") and v > 8:
             put(env, 8, "small adapters")
+        elif re.search(r"(_BUCKETS|HASH_SIZE|_TABLE_SIZE)$", env) and v >= 2**MIN_EXPONENT and v & (v - 1) == 0:
+            put(env, scaled(v, VAL_TOKENS - 1), "hashed table: the scored run's tokens per bucket")
         elif re.search(r"(_DIM|_BUCKETS|_VOCAB_SIZE|HASH_SIZE|_TABLE_SIZE)$", env) and v > 128:
             put(env, 128, "small side tables")
         elif re.search(r"(_HIDDEN|MLP_HIDDEN)$", env) and v > 4 * dim:

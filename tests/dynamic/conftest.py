@@ -38,6 +38,8 @@ PLANS: dict[str, DynamicOptions] = {
     "bad_last_epoch": PLAIN,
     "bad_slot": FLIP,
     "bad_target_key": SWEEP,
+    "bad_hashed_cache_full_size": SWEEP,
+    "legal_hashed_cache_full_size": SWEEP,
     "bad_unnormalized": SWEEP,
     "bad_oracle_min": PLAIN,
     "bad_two_pass": FLIP,

@@ -29,6 +29,7 @@ LEGAL_FORKED = {
     "legal_tilt": ("PG803",),
     "legal_gptq_train": (),
     "legal_diag_copy_step": (),
+    "legal_hashed_cache_full_size": ("PG803",),
 }
 
 
@@ -53,6 +54,8 @@ ILLEGAL = {
     "bad_copy_loaded_back": {("PG801", "C3-SCORE-FIRST")},
     "bad_slot": {("PG801", "C3-SCORE-FIRST"), ("PG802", "C1-CAUSAL")},
     "bad_target_key": {("PG803", "C2-NORMALIZED")},
+    # a 2**22-bucket table collides at the scored run's load factor only: shrunk with the data, swept warm
+    "bad_hashed_cache_full_size": {("PG803", "C2-NORMALIZED")},
     "bad_unnormalized": {("PG803", "C2-NORMALIZED")},
     "bad_oracle_min": {("PG809", "C1-b"), ("PG804", "C4-SINGLE-PASS")},
     "bad_two_pass": {("PG802", "C1-CAUSAL"), ("PG804", "C4-SINGLE-PASS")},
@@ -132,3 +135,12 @@ def test_forks_need_a_control_that_reproduces_the_base_headline(audits) -> None:
     flip = next(f for f in findings if f.code == "PG802")
     assert (flip.data["outcome"], flip.level) == ("INCONCLUSIVE", Level.REVIEW)
     assert "the control re-run did not reproduce the base run (exit 0" in flip.message
+
+
+@pytest.mark.slow
+def test_the_sweep_of_a_mixed_cache_runs_where_the_cache_is_warm(audits) -> None:
+    findings, _ = audits["bad_hashed_cache_full_size"]
+    sweep = next(f for f in findings if f.code == "PG803")
+    run = next(f for f in findings if f.code == "PG800")
+    assert sweep.data["t"] > 3000 and "alone carry probability" in sweep.message
+    assert "hashed table size 2**22 -> 256 at lines [9] (the scored run's tokens per bucket)" in run.evidence

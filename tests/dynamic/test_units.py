@@ -212,6 +212,15 @@ def test_lines_under_a_topology_test_are_known_and_the_scored_rank_count_is_read
     assert (scored_ranks({"world_size": "4"}), scored_ranks({}), scored_ranks({"WORLD_SIZE": "x"})) == (4, 8, 8)
 
 
+def test_a_warm_sweep_pass_clears_a_cache_lead_and_a_cold_one_does_not() -> None:
+    for warm, expected in ((True, (Level.REVIEW, "cleared")), (False, (Level.FAIL, "not-observable"))):
+        lead = _finding("PG201", "C2-a", Level.FAIL, Source.STATIC)
+        sweep = _finding("PG803", "C2-NORMALIZED", Level.INFO, Source.DYNAMIC, "PASS")
+        sweep.data["warm"] = warm
+        merge([lead], [sweep], _ran_line_3)
+        assert (lead.level, lead.data["dynamic"]) == expected
+
+
 def test_merge_leaves_a_gated_lead_alone() -> None:
     gated = _finding("PG198", "C1-a", Level.REVIEW, Source.STATIC, msg="cache (live only when NGRAM=1)")
     gated.data["gate"] = "NGRAM"
@@ -313,3 +322,17 @@ def test_every_sandbox_run_starts_from_the_pristine_tree_under_its_own_run_id() 
     assert (first.rc, second.rc) == (0, 0)
     assert first.stdout.splitlines()[0] == f"saw [] {run_id}"
     assert second.stdout.splitlines()[0] == f"saw [] {run_id}_probe"
+
+
+def test_hashed_tables_keep_the_scored_runs_tokens_per_bucket() -> None:
+    from auditor.dynamic.loadfactor import scaled, shrink_tables
+
+    text = ("class Cache:\n    def __init__(self, buckets=8_388_608):\n        self.mask = buckets - 1\n"
+            "ngram_ctx = np.zeros(1 << 22)\nkey_mask = (1 << 22) - 1\nSEQ = 1 << 20\nother = 2**22 + 1\n")
+    out, notes = shrink_tables(text, 4096)
+    assert out.splitlines() == ["class Cache:", "    def __init__(self, buckets=512):", "        self.mask = buckets - 1",
+                                "ngram_ctx = np.zeros(256)", "key_mask = (256) - 1", "SEQ = 1 << 20", "other = 256 + 1"]
+    assert notes == ["hashed table size 2**22 -> 256 at lines [4, 5, 7] (the scored run's tokens per bucket)",
+                     "hashed table size 2**23 -> 512 at lines [2] (the scored run's tokens per bucket)"]
+    assert (scaled(2**24, 4096), scaled(2**18, 4096)) == (1024, 64)
+    assert shrink_tables("x = (\n", 4096) == ("x = (\n", [])

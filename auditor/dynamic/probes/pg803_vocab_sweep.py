@@ -23,12 +23,14 @@ Outcomes
     INCONCLUSIVE when the scores do not reconcile with the report (the reported per-token values are
     then not the captured ones), when any fork failed, or when the sampled sweep meets scores derived
     after their lookup whose sampled mass stays within 1.
+    The swept position is three quarters into the pass when scores are mixed after their lookup, so a
+    cache built during the pass is warm there (``warm`` in the result); hashed tables are shrunk to the
+    scored run's tokens per bucket (``loadfactor``), so they collide as they did at full scale.
 Known gaps
     One position per run is swept; a scorer normalized there but not elsewhere is missed. The sampled
     sweep proves normalization only for scores read from a captured row (cross-entropy / NLL calls, a
-    gather or numpy lookup of the target in a probability or log-probability row). A hashed cache
-    whose table is too large to collide at the tiny configuration is normalized there; only its
-    collisions at full scale break it, and the sweep cannot see them.
+    gather or numpy lookup of the target in a probability or log-probability row). A table sized by a
+    computed value (not a power-of-two literal or setting) keeps its size and may not collide.
 """
 
 from __future__ import annotations
@@ -73,7 +75,11 @@ class VocabSweep(Probe):
                 return self.inconclusive(ctx, f"sweep fork x_{t} := {v} produced no score at position {t}")
             scores[int(v)] = float(value)
         line = self._line(ctx, t)
-        data = {"t": int(t), "candidates": len(scores)}
+        control = ctx.forks.control
+        # warm: t's score was committed after the pass's first scores, so caches built in the pass hold data
+        warm = bool(control is not None and control.commit_event.size and
+                    np.nanmin(control.commit_at(np.array([t]))) > control.commit_event.min())
+        data = {"t": int(t), "candidates": len(scores), "warm": warm}
         implied = float(sum(np.exp(-s) for s in scores.values()))
         if len(scores) >= ctx.data.vocab_size:
             evidence = [f"Σ_v q_{t}(v) over all {len(scores)} ids = {implied:.6f}"]
