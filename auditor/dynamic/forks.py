@@ -5,7 +5,7 @@ metric log lines before it) and which positions it commits. A second run of the 
 there: flip variants change one token and run to the headline line; sweep variants set one position
 to every id of the alphabet and stop right after that position's committing score. The swept position
 is in the pass's first scores, or three quarters in when the scores are mixed after their lookup (a
-cache is warm there).
+cache is warm there), at a position whose score was changed after its lookup (a hint fired there).
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ def plan(view: TapeView, headline: Pass, scores: Scores, reported: Reported, voc
         # first scores: sweep where the cache has seen three quarters of the pass
         sweep_ev = events[(len(events) * 3) // 4] if scores.derived.any() else events[0]
         in_ev = pos[scores.commit_event == sweep_ev]
+        fired = pos[(scores.commit_event == sweep_ev) & scores.derived]
+        # where a hint or cache changed the score after its lookup (it fired there), if it did in this batch
+        in_ev = fired if fired.size else in_ev
         ts = int(in_ev[in_ev.size // 2])
         commit = int(scores.commit_event[np.searchsorted(pos, ts)])
         kind = "ACC" if scores.selection == "summed" else "SCORE"

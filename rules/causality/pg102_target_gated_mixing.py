@@ -47,7 +47,7 @@ class TargetGatedMixing(Rule):
     level = Level.FAIL
     rulings = ("ruling on PR #659", "ruling on PR #1185", "ruling on PR #2041 (cocohearts, 2026-05-02)")
     ruling_url = "https://github.com/openai/parameter-golf/pull/659"
-    probes = ("flip-test",)
+    probes = ("oracle-selection", "flip-test")
     hint = "Decide scorers, weights and hints from the prefix x[<t] (or the model's full distribution) only."
 
     VALID = [

@@ -39,6 +39,8 @@ PLANS: dict[str, DynamicOptions] = {
     "bad_slot": FLIP,
     "bad_target_key": SWEEP,
     "bad_hashed_cache_full_size": SWEEP,
+    "bad_gated_hint": SWEEP,
+    "legal_prefix_hint": FULL,
     "legal_hashed_cache_full_size": SWEEP,
     "bad_unnormalized": SWEEP,
     "bad_oracle_min": PLAIN,

@@ -30,6 +30,7 @@ LEGAL_FORKED = {
     "legal_gptq_train": (),
     "legal_diag_copy_step": (),
     "legal_hashed_cache_full_size": ("PG803",),
+    "legal_prefix_hint": ("PG802",),  # its sweep meets derived scores: INCONCLUSIVE, never PASS
 }
 
 
@@ -56,6 +57,8 @@ ILLEGAL = {
     "bad_target_key": {("PG803", "C2-NORMALIZED")},
     # a 2**22-bucket table collides at the scored run's load factor only: shrunk with the data, swept warm
     "bad_hashed_cache_full_size": {("PG803", "C2-NORMALIZED")},
+    # the hint fires for the realized token and not for the swept ones: the gate reads x_t
+    "bad_gated_hint": {("PG809", "C1-b")},
     "bad_unnormalized": {("PG803", "C2-NORMALIZED")},
     "bad_oracle_min": {("PG809", "C1-b"), ("PG804", "C4-SINGLE-PASS")},
     "bad_two_pass": {("PG802", "C1-CAUSAL"), ("PG804", "C4-SINGLE-PASS")},
