@@ -53,6 +53,7 @@ PLANS: dict[str, DynamicOptions] = {
     "warn_warmup_discarded": PLAIN,
     "review_sliding_head_gap": PLAIN,
     "review_nondeterministic": FLIP,
+    "review_crash_default_path": PLAIN,
     "sec_socket": HOSTILE,
     "sec_home": HOSTILE,
     "sec_forkbomb": HOSTILE,

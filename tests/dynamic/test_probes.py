@@ -147,3 +147,12 @@ def test_the_sweep_of_a_mixed_cache_runs_where_the_cache_is_warm(audits) -> None
     run = next(f for f in findings if f.code == "PG800")
     assert sweep.data["t"] > 3000 and "alone carry probability" in sweep.message
     assert "hashed table size 2**22 -> 256 at lines [9] (the scored run's tokens per bucket)" in run.evidence
+
+
+@pytest.mark.slow
+def test_a_crash_of_the_shipped_script_on_its_default_path_is_the_submissions_finding(audits) -> None:
+    findings, _ = audits["review_crash_default_path"]
+    run = next(f for f in findings if f.code == "PG800")
+    assert (run.data["outcome"], run.level, run.line) == ("FAIL", Level.REVIEW, 16)
+    assert run.message.startswith("dynamic-run FAIL: the shipped script does not run end to end: UnboundLocalError")
+    assert all(f.data["outcome"] == "INCONCLUSIVE" for f in findings if f.code in ("PG801", "PG802", "PG803", "PG804"))

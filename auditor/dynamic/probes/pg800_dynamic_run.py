@@ -10,9 +10,13 @@ How it decides
     interpreter cannot run, or a crash at the tiny configuration. The value probes are then
     INCONCLUSIVE with the same reason; they never PASS silently.
 Why it matters
-    Static findings are leads; only a run that reaches the headline can confirm or clear them.
+    Static findings are leads; only a run that reaches the headline can confirm or clear them. RULEBOOK
+    §11: a crash of the shipped script on its default path is the submission's (REVIEW), not the tool's.
+    A crash that is a defect of the code itself on its default path (a name used before it is bound or
+    never defined), not of the sandbox or the tiny sizes, is a finding about the submission: FAIL at
+    REVIEW, "the shipped script does not run end to end", with the exception and the line.
 Outcomes
-    PASS (INFO) or INCONCLUSIVE (REVIEW).
+    PASS (INFO), FAIL (REVIEW: the shipped script's own defect) or INCONCLUSIVE (REVIEW).
 Known gaps
     The tiny configuration shrinks sizes, never feature flags; a path that only a non-default
     setting enables is not run.
@@ -23,6 +27,10 @@ from __future__ import annotations
 from auditor.dynamic.context import Context
 from auditor.dynamic.probes.base import Probe
 from auditor.findings import Finding, Level, Status
+
+
+#: exceptions that are defects of the code on any input and configuration (not of the sandbox or sizes)
+CODE_DEFECTS = frozenset({"UnboundLocalError", "NameError"})
 
 
 class DynamicRun(Probe):
@@ -39,6 +47,10 @@ class DynamicRun(Probe):
         if ctx.blocked:
             exc = ctx.base.exception
             line = (exc or {}).get("at_line") or 1
+            if exc is not None and exc["type"] in CODE_DEFECTS and exc.get("at_line") and not ctx.base.killed:
+                return [self.result(ctx, "FAIL", line, f"the shipped script does not run end to end: {exc['type']}: "
+                                    f"{exc['msg'][:200]} (line {line})", [f"exit status {ctx.base.rc} after "
+                                    f"{ctx.base.seconds:.1f} s", *ctx.tiny_notes[:3]], level=Level.REVIEW)]
             evidence = [f"exit status {ctx.base.rc} after {ctx.base.seconds:.1f} s"]
             if exc:
                 evidence.append(f"{exc['type']}: {exc['msg']}")
