@@ -135,7 +135,7 @@ def run_dynamic(loaded: Loaded, static_findings: list[Finding], options: Dynamic
     notes = ([how] if how else []) + run_notes + cfg.notes
     if text is None:
         ctx = _empty_context(main, data, how, notes, helper_files)
-        findings = [f for p in probe_classes() for f in p().run(ctx)]
+        findings = [f for p in probe_classes() for f in p().decide(ctx)]
         merge(static_findings, findings, lambda f: f"the script did not run: {how}")
         return findings
     text, shrunk = shrink_tables(text, VAL_TOKENS - 1)
@@ -163,7 +163,7 @@ def run_dynamic(loaded: Loaded, static_findings: list[Finding], options: Dynamic
                 if not opts.forks:
                     plan["variants"] = [v for v in plan["variants"] if not v["id"].startswith("flip")]
                 ctx.forks = fork_runs.run(sb, plan, scores.selection, wall_s=opts.wall_s * 2, base=reported)
-        findings = [f for p in probe_classes() for f in p().run(ctx)]
+        findings = [f for p in probe_classes() for f in p().decide(ctx)]
     elapsed = time.monotonic() - start
     for f in findings:
         if f.code == "PG800":

@@ -70,6 +70,20 @@ class RunResult:
         return next((e for e in self.tape if e["kind"] == "EXC"), None)
 
 
+#: the most a busy machine stretches the wall-clock limit (the batch's per-input limit stays the bound)
+MAX_LOAD_STRETCH = 3.0
+
+
+def load_factor() -> float:
+    """How much slower than an idle machine a run is now: the 1-minute load per core, from 1 to 3. A
+    wall-clock limit sized for a quiet machine would otherwise stop sound runs on a busy one."""
+    try:
+        per_core = os.getloadavg()[0] / (os.cpu_count() or 1)
+    except OSError:
+        return 1.0
+    return min(MAX_LOAD_STRETCH, max(1.0, per_core))
+
+
 @cache
 def network_isolation() -> list[str]:
     """The ``unshare`` prefix when this machine allows it (root or user namespaces), else []."""
@@ -217,7 +231,7 @@ class Sandbox:
         config = self._config(tag, fork)
         cmd = [*network_isolation(), sys.executable, "-X", "utf8", str(self.ctl / "shims" / "pgboot.py"), str(config)]
         out_path, err_path = self.ctl / f"stdout-{tag}.txt", self.ctl / f"stderr-{tag}.txt"
-        wall = wall_s or self.limits.wall_s
+        wall = (wall_s or self.limits.wall_s) * load_factor()
         start = time.monotonic()
         killed = None
         peak = 0

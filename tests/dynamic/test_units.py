@@ -96,21 +96,40 @@ def test_equally_good_selections_that_commit_different_computations_are_kept_as_
     assert s.alternates[0].commit_event.tolist() == [1, 1]
 
 
-def _pg801(tape: list[dict], loss: float) -> list[Finding]:
+def _context(tape: list[dict], loss: float):
     from pathlib import Path
 
     from auditor.dynamic.context import Context
     from auditor.dynamic.data import SyntheticData
-    from auditor.dynamic.probes.pg801_score_before_update import ScoreBeforeUpdate
     from auditor.dynamic.sandbox import RunResult
 
     data = SyntheticData(Path("."), Path("t.model"), np.array([1, 7, 8, 9, 10]), 16)
-    view = TapeView(tape)
     headline = Pass(-1, len(tape), tape)
-    ctx = Context(path="train_gpt.py", provenance=None, data=data, base=RunResult("base", 0, 1.0, 0, None, "", "", tape),
-                  view=view, reported=_rep(loss), headline=headline, scores=collect(headline, _rep(loss)), code_bytes=1,
-                  helper_files={})
-    return ScoreBeforeUpdate().run(ctx)
+    return Context(path="train_gpt.py", provenance=None, data=data, base=RunResult("base", 0, 1.0, 0, None, "", "", tape),
+                   view=TapeView(tape), reported=_rep(loss), headline=headline, scores=collect(headline, _rep(loss)),
+                   code_bytes=1, helper_files={})
+
+
+def _pg801(tape: list[dict], loss: float) -> list[Finding]:
+    from auditor.dynamic.probes.pg801_score_before_update import ScoreBeforeUpdate
+
+    return ScoreBeforeUpdate().decide(_context(tape, loss))
+
+
+def test_a_run_that_stopped_early_proves_no_pass_and_keeps_its_facts() -> None:
+    from auditor.dynamic.probes.pg801_score_before_update import ScoreBeforeUpdate
+    from auditor.dynamic.probes.pg806_network import Network
+
+    quiet = [_score(0, [1, 2], [1.0, 3.0])]
+    ctx = _context(quiet, 2.0)
+    ctx.blocked = "the run was killed: wall-clock limit of 90 s"
+    (sbu,) = ScoreBeforeUpdate().decide(ctx)
+    (net,) = Network().decide(ctx)
+    assert (sbu.data["outcome"], sbu.message) == ("INCONCLUSIVE", f"score-before-update INCONCLUSIVE: {ctx.blocked}")
+    assert net.data["outcome"] == "INCONCLUSIVE" and "the run stopped early (the run was killed" in net.message
+    noisy = _context([*quiet, {"i": 1, "kind": "NET", "what": "socket.connect", "target": "('x', 80)", "line": 7}], 2.0)
+    noisy.blocked = ctx.blocked
+    assert [f.data["outcome"] for f in Network().decide(noisy)] == ["FAIL"]
 
 
 def test_score_before_update_decides_only_what_holds_under_every_reconciling_selection() -> None:

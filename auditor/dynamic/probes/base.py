@@ -12,12 +12,26 @@ INCONCLUSIVE = "INCONCLUSIVE"
 
 
 class Probe(RuleInfo):
-    """A dynamic probe. ``run`` returns findings built with :meth:`result`."""
+    """A dynamic probe. ``run`` returns findings built with :meth:`result`; the runner calls ``decide``."""
 
-    outcome_key: ClassVar[str] = "outcome"
+    #: "value": decides from the headline pass's scores; "run": from events of the whole run (reads,
+    #: network, containment); "meta": reports on the run itself
+    scope: ClassVar[str] = "value"
 
     def run(self, ctx: Context) -> list[Finding]:
         raise NotImplementedError
+
+    def decide(self, ctx: Context) -> list[Finding]:
+        """``run``, held to what a run that stopped early can prove: no value probe decides (the last
+        metric line printed is not the headline), and a run-level PASS speaks only for the part that ran,
+        so it is INCONCLUSIVE; a run-level FAIL is a fact whatever came after."""
+        if not ctx.blocked or self.scope == "meta":
+            return self.run(ctx)
+        if self.scope == "value":
+            return self.inconclusive(ctx, ctx.blocked)
+        return [f if f.data.get("outcome") == "FAIL" else
+                self.result(ctx, INCONCLUSIVE, f.line, f"the run stopped early ({ctx.blocked}); in the part that ran: "
+                            f"{f.message.split(': ', 1)[-1]}") for f in self.run(ctx)]
 
     @staticmethod
     def scores_blocker(ctx: Context) -> str | None:

@@ -35,6 +35,7 @@ CODE_DEFECTS = frozenset({"UnboundLocalError", "NameError"})
 
 class DynamicRun(Probe):
     code = "PG800"
+    scope = "meta"
     name = "dynamic-run"
     rule_id = "DYNAMIC"
     family = "META"

@@ -34,6 +34,7 @@ def is_train_shard(path: str) -> bool:
 
 class DataAccess(Probe):
     code = "PG805"
+    scope = "run"
     name = "data-access"
     rule_id = "NO-TRAIN-DATA-AT-EVAL"
     family = "DATA-ACCESS"

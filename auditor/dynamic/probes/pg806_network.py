@@ -29,6 +29,7 @@ _DOWNLOADERS = re.compile(r"\b(curl|wget|pip3?|huggingface-cli|git|aria2c|scp|rs
 
 class Network(Probe):
     code = "PG806"
+    scope = "run"
     name = "network"
     rule_id = "NO-NETWORK"
     family = "DATA-ACCESS"

@@ -31,6 +31,7 @@ _CODE_SIZE = re.compile(r"code[ _]?(?:size|bytes)\s*[:=]\s*(\d+)", re.IGNORECASE
 
 class ArtifactAccounting(Probe):
     code = "PG808"
+    scope = "run"
     name = "artifact-accounting"
     rule_id = "ART-CODE-COUNT"
     family = "BUDGET"

@@ -26,6 +26,7 @@ from auditor.findings import Finding, Level, Status
 
 class Containment(Probe):
     code = "PG810"
+    scope = "meta"
     name = "sandbox-containment"
     rule_id = "C1-e"
     family = "SANDBOX"
