@@ -2,7 +2,9 @@
 
 A *pass* is the run of events between two metric log lines (``val_loss:``/``val_bpb:`` with a number);
 a log line that closes no scoring work (no ``SCORE`` or ``ACC`` event) reprints the previous pass (e.g.
-an ``_exact`` line). The *headline* is the last metric line that reports ``val_bpb``, and its pass is
+an ``_exact`` line). A pass is also split after a training phase on val (an update between two scorings
+of most of its positions), so an unprinted evaluation before training on val is not part of the pass
+reported after it. The *headline* is the last metric line that reports ``val_bpb``, and its pass is
 the headline pass.
 """
 
@@ -47,6 +49,30 @@ class Pass:
 
     def kinds(self, *kinds: str) -> list[dict]:
         return [e for e in self.events if e["kind"] in kinds]
+
+
+#: share of a pass's positions scored both before and after an update that makes it a training phase
+PHASE_COVER = 0.9
+
+
+def _after_training_phase(p: Pass) -> Pass:
+    """The pass from after its last training phase: an update on val positions such that the positions
+    scored both before and after it cover most of the pass (a full evaluation, training on val, another
+    evaluation, printed once). Score-first TTT updates on each chunk after scoring it and never scores
+    that chunk again, so it has no such update and stays one pass."""
+    scored = [(e["i"], e["pos"]) for e in p.events if e["kind"] == "SCORE"]
+    every = {q for _, pos in scored for q in pos}
+    cut = None
+    for e in p.events:
+        if e["kind"] not in ("STEP", "UPDATE") or not e.get("pos"):
+            continue
+        before = {q for i, pos in scored if i < e["i"] for q in pos}
+        after = {q for i, pos in scored if i > e["i"] for q in pos}
+        if every and len(before & after) >= PHASE_COVER * len(every):
+            cut = e["i"]
+    if cut is None:
+        return p
+    return Pass(cut, p.end, [e for e in p.events if e["i"] > cut])
 
 
 def _same_bpb(text: str, bpb: float) -> bool:
@@ -102,7 +128,7 @@ class TapeView:
             lo, hi = bounds[k], bounds[k + 1]
             events = [e for e in self.tape if lo < e["i"] < hi]
             if any(e["kind"] in SCORE_KINDS for e in events):
-                return Pass(lo, hi, events)
+                return _after_training_phase(Pass(lo, hi, events))
             k -= 1
         return None
 

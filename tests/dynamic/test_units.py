@@ -153,6 +153,19 @@ def test_score_before_update_never_passes_on_unreconciled_scores_once_val_was_us
     assert finding.data["outcome"] == "PASS"
 
 
+def test_the_headline_pass_starts_after_a_training_phase_on_val_and_chunked_ttt_stays_whole() -> None:
+    log = {"i": 9, "kind": "LOG", "text": "final val_loss:2.0000 val_bpb:3.0000", "line": 5}
+    step = {"i": 2, "kind": "STEP", "pos": [[1, 4]], "line": 30}
+    # evaluate 1-4, train on all of val, evaluate 1-4 again: the pass is the second evaluation
+    phased = [_score(0, [1, 2], [1.0, 1.0]), _score(1, [3, 4], [1.0, 1.0]), step,
+              _score(3, [1, 2], [2.0, 2.0]), _score(4, [3, 4], [2.0, 2.0]), log]
+    assert [e["i"] for e in TapeView(phased).headline_pass().events] == [3, 4]
+    # score-first TTT: each chunk scored, then trained on, never scored again: one pass
+    chunked = [_score(0, [1, 2], [1.0, 1.0]), {**step, "pos": [[1, 2]]}, _score(3, [3, 4], [2.0, 2.0]),
+               {**step, "i": 4, "pos": [[3, 4]]}, {**log, "i": 5}]
+    assert [e["i"] for e in TapeView(chunked).headline_pass().events] == [0, 2, 3, 4]
+
+
 def test_headline_pass_skips_reprinted_lines() -> None:
     tape = [_score(0, [1], [1.0]), {"i": 1, "kind": "LOG", "text": "final val_loss:1.0000 val_bpb:2.0000", "line": 5},
             {"i": 2, "kind": "LOG", "text": "final_exact val_loss:1.00000000 val_bpb:2.00000000", "line": 6}]
