@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from auditor.dynamic.sandbox import MAX_LOAD_STRETCH
 from auditor.findings import Level, Source
 
 PROBES = ("PG800", "PG801", "PG802", "PG803", "PG804", "PG805", "PG806", "PG807", "PG808", "PG809", "PG810")
@@ -122,7 +123,8 @@ SECURITY = {
 def test_hostile_scripts_are_contained_and_reported(audits, name: str) -> None:
     findings, seconds = audits[name]
     assert fails(findings) == SECURITY[name]
-    assert seconds < 60
+    # stopped by its limit (conftest's HOSTILE: 20 s), which a busy machine stretches at most MAX_LOAD_STRETCH times
+    assert seconds < 20.0 * MAX_LOAD_STRETCH + 30
     run = next(f for f in findings if f.code == "PG800")
     assert run.data["outcome"] == "INCONCLUSIVE" and run.level is Level.REVIEW
 
