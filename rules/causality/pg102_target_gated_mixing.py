@@ -31,9 +31,11 @@ Known gaps
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 
 from auditor.analysis import Analysis, scoring
+from auditor.analysis.channels import base_name, channel_state
 from auditor.findings import Finding, Level, Status
 from auditor.rule import Invalid, Rule, Valid
 
@@ -120,7 +122,29 @@ class TargetGatedMixing(Rule):
 
     def check(self, a: Analysis) -> Iterator[Finding]:
         g = a.fact(scoring.build_gating)
-        for site in [*g.oracles, *g.target_weights, *g.gated_hints]:
+        for site in [*g.oracles, *g.target_weights]:
             finding = scoring.report(self, a, site.node, site.what)
             if finding is not None:
                 yield finding
+        # a gated hint channel is judged under the configuration its consumer runs with: the arrays
+        # one function fills under target gates form one channel (RULEBOOK C1-b legal look-alikes)
+        channels: dict[object, set[str]] = {}
+        for site in g.gated_hints:
+            channels.setdefault(site.fn, set()).update(_written(site.node))
+        for site in g.gated_hints:
+            state = channel_state(a, site.fn, channels[site.fn])
+            level, notes = None, []
+            if state.off:
+                if not state.by_run_configuration:
+                    continue
+                level = Level.WARN
+                notes = [f"off in the run's configuration: {state.because}; the code's defaults turn it on"]
+            finding = scoring.report(self, a, site.node, site.what, evidence=notes, level=level)
+            if finding is not None:
+                yield finding
+
+
+def _written(node: ast.AST) -> set[str]:
+    """Arrays a hint write stores into (``out[i] = ...`` → ``out``)."""
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", node)]
+    return {n for t in targets if (n := base_name(t)) is not None}
