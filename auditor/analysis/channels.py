@@ -16,6 +16,7 @@ array reaches the score only through a product with a zero boost, the channel is
 from __future__ import annotations
 
 import ast
+import itertools
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -104,16 +105,44 @@ def channel_state(a: Analysis, fn: Function | None, names: set[str]) -> ChannelS
                         queue.append((callee, param))
     used: list[EnvSetting] = []
     for scope, node in masks:
+        target = node.targets[0]
+        name = target.id if isinstance(target, ast.Name) else "mask"
         mark = len(used)
-        if values.never_true(node.value, scope, used):
-            target = node.targets[0]
-            name = target.id if isinstance(target, ast.Name) else "mask"
-            settings = used[mark:]
+        never = values.never_true(node.value, scope, used)
+        settings = used[mark:]
+        logged = _logged_count(a, name)
+        if logged is not None and logged[1] != 0:
+            # a counter of this mask printed by the run that produced the score: it fired
+            return ChannelState(False, f"the log shows {logged[0]}={logged[1]:g}", node.lineno, reached=reached)
+        if logged is not None and not never:
+            return ChannelState(True, f"the log shows {logged[0]}=0 for its mask `{name}` (line {node.lineno})",
+                                node.lineno, True, settings, reached)
+        if never:
             said = ", ".join(dict.fromkeys(f"{s.env}={s.default!r}" for s in settings)) or "constants"
             return ChannelState(True, f"its mask `{name}` (line {node.lineno}) is never true with {said}",
                                 node.lineno, any(s.overridden for s in settings), settings, reached)
         del used[mark:]
     return ChannelState(False, reached=reached)
+
+
+def _logged_count(a: Analysis, mask: str) -> tuple[str, float] | None:
+    """The run's log counter for ``mask``: the script prints ``f"... key={mask.sum()}"`` and the
+    run configuration holds ``counter:key`` from the logs that produced the headline."""
+    for node in a.walk(a.tree):
+        if not isinstance(node, ast.JoinedStr):
+            continue
+        parts = node.values
+        for prev, part in itertools.pairwise(parts):
+            if isinstance(part, ast.FormattedValue) and _reads(part.value, mask) \
+                    and isinstance(prev, ast.Constant) and isinstance(prev.value, str) and prev.value.endswith("="):
+                key = prev.value[:-1].split()[-1] if prev.value[:-1].split() else ""
+                raw = a.overrides.get(f"counter:{key.lower()}")
+                if key and raw is not None:
+                    try:
+                        return key, float(raw)
+                    except ValueError:
+                        return None
+    return None
 
 
 def _reads(expr: ast.AST, name: str) -> bool:

@@ -224,7 +224,8 @@ class Module:
         if isinstance(expr, ast.Attribute):
             return self.settings.get(expr.attr)
         if isinstance(expr, ast.Name):
-            return self.settings.get(expr.id) or self._local_alias(expr) or self._helper_param(expr)
+            return (self.settings.get(expr.id) or self._local_alias(expr) or self._helper_param(expr)
+                    or self._env_default_param(expr))
         if isinstance(expr, ast.Call):
             if isinstance(expr.func, ast.Name) and expr.func.id == "getattr" and len(expr.args) >= 2:
                 key = expr.args[1]
@@ -233,6 +234,11 @@ class Module:
             folded = config.fold_setting(expr, self.qualname)
             if folded is not None:
                 env, default, known = folded
+                # an env read anywhere (a default argument, a call argument) runs under the run's
+                # configuration too (RULEBOOK §11.5)
+                run = config.fold_setting(expr, self.qualname, self.overrides) if env in self.overrides else None
+                if run is not None and run[2] and (not known or run[1] != default):
+                    return EnvSetting(env, env, run[1], expr.lineno, True, code_default=default, overridden=True)
                 return EnvSetting(env, env, default, expr.lineno, known)
         return None
 
@@ -275,7 +281,44 @@ class Module:
             if key in self.context.params:
                 return EnvSetting(name.id, f"{fn.qualname}({name.id}=...)", self.context.params[key], fn.node.lineno)
         found, default = _param_default(fn.node, name.id)
-        return EnvSetting(name.id, f"{fn.qualname}({name.id}=...)", default, fn.node.lineno) if found else None
+        if not found:
+            # ``def f(k=int(os.environ.get("K", 0)))``: the env read, under the run's configuration
+            expr = _param_default_expr(fn.node, name.id)
+            return self.setting_of(expr) if isinstance(expr, ast.Call) else None
+        return EnvSetting(name.id, f"{fn.qualname}({name.id}=...)", default, fn.node.lineno)
+
+    def _env_default_param(self, name: ast.Name) -> EnvSetting | None:
+        """``def f(enabled=bool(int(os.environ.get("X", "0")))):`` with no call site in this file
+        passing ``enabled``: the parameter is that env read, under the run's configuration."""
+        fn = self.owner(name)
+        if fn is None or name.id not in fn.params or self._assignments(fn).get(name.id):
+            return None
+        default = _param_default_expr(fn.node, name.id)
+        if not isinstance(default, ast.Call):
+            return None
+        setting = self.setting_of(default)
+        if setting is None:
+            return None
+        positional = [p.arg for p in (*fn.node.args.posonlyargs, *fn.node.args.args)]
+        index = positional.index(name.id) - (1 if fn.cls is not None else 0) if name.id in positional else None
+        for call in self._calls_named().get(fn.name, ()):
+            if any(k.arg in (name.id, None) for k in call.keywords):
+                return None
+            if any(isinstance(x, ast.Starred) for x in call.args) or (index is not None and len(call.args) > index):
+                return None
+        return setting
+
+    def _calls_named(self) -> dict[str, list[ast.Call]]:
+        """Calls in this file by the called name (``f(...)``, ``obj.f(...)``), built once."""
+        if not hasattr(self, "_calls_by_name"):
+            self._calls_by_name: dict[str, list[ast.Call]] = {}
+            for node in self.walk(self.tree):
+                if isinstance(node, ast.Call):
+                    f = node.func
+                    called = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+                    if called:
+                        self._calls_by_name.setdefault(called, []).append(node)
+        return self._calls_by_name
 
     # ---- structure ------------------------------------------------------------------------------
 
@@ -454,3 +497,12 @@ def _param_default(node: ast.FunctionDef | ast.AsyncFunctionDef, param: str) -> 
         if p.arg == param and isinstance(d, ast.Constant):
             return True, d.value
     return False, None
+
+
+def _param_default_expr(node: ast.FunctionDef | ast.AsyncFunctionDef, param: str) -> ast.expr | None:
+    """The default expression of ``param`` in ``node``'s signature, if any."""
+    a = node.args
+    positional = [*a.posonlyargs, *a.args]
+    pairs = list(zip(positional[len(positional) - len(a.defaults):], a.defaults))
+    pairs += [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
+    return next((d for p, d in pairs if p.arg == param), None)

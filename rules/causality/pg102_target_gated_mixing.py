@@ -139,6 +139,8 @@ class TargetGatedMixing(Rule):
                     continue
                 level = Level.WARN
                 notes = [f"off in the run's configuration: {state.because}; the code's defaults turn it on"]
+            elif state.because:
+                notes = [f"live: {state.because}", a.source.excerpt(site.node.lineno).strip()]
             finding = scoring.report(self, a, site.node, site.what, evidence=notes, level=level)
             if finding is not None:
                 yield finding

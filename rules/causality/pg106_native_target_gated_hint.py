@@ -119,6 +119,8 @@ class NativeTargetGatedHint(Rule):
                 return None  # dead under the code's own defaults and the run: nothing runs
             level = Level.WARN
             notes.append(f"off in the run's configuration: {state.because}; the code's defaults turn it on")
+        elif state is not None and state.because:
+            notes.append(f"live: {state.because}")
         message = (f"kernel `{gate.function}` writes slot {gate.index} of {', '.join(gate.outputs)} only when "
                    f"a test on {gate.token_array}[{gate.index}] (the token being predicted) allows it")
         finding = scoring.report(self, a, call, message, evidence=notes, level=level)

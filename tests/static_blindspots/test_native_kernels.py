@@ -25,6 +25,10 @@ EXPECTED = {
     "native_word_gate_run_off": {("PG106", "hint_kernel.c", 23, "WARN")},
     # legal look-alike: the gate reads toks[pos - 1]
     "native_prev_gate": set(),
+    # threshold default 99, but the log that produced the headline counts word_gate=1843210: it fired
+    "native_word_gate_counter_live": {("PG106", "hint_kernel.c", 23, "FAIL")},
+    # live by default, but the run's log counts word_gate=0: off in the scored run, unsafe default
+    "native_word_gate_counter_zero": {("PG106", "hint_kernel.c", 23, "WARN")},
 }
 
 
@@ -41,6 +45,18 @@ def test_entry_point_is_named() -> None:
     (finding,) = [f for f in result.findings if f.code == "PG106"]
     assert finding.data["entry"]["line"] == 28 and finding.data["entry"]["path"].endswith("train_gpt.py")
     assert any("word_start_lut[cur] (cur = toks[pos])" in e for e in finding.evidence)
+
+
+def test_counter_evidence_is_named() -> None:
+    result = audit(FIXTURES / "native_word_gate_counter_live", AuditOptions(dynamic=False))
+    (finding,) = [f for f in result.findings if f.code == "PG106"]
+    assert "live: the log shows word_gate=1.84321e+06" in finding.evidence
+
+
+def test_kernel_file_alone_is_audited_as_its_folders_helper() -> None:
+    result = audit(FIXTURES / "native_word_gate" / "hint_kernel.c", AuditOptions(dynamic=False))
+    assert result.error is None and result.extra["helper_of"].endswith("train_gpt.py")
+    assert {(f.code, f.line) for f in result.findings} == {("PG106", 23)}
 
 
 def test_kernel_facts() -> None:
