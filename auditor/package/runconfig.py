@@ -70,9 +70,9 @@ def run_configuration(folder: Path) -> RunConfiguration:
             _run_commands(path.name, text, commands)
         elif path.suffix in (".log", ".txt") and looks_like_log(text):
             logs.append((path.name, text))
-    if _claims_nothing(folder):
-        # a retracted or score-less submission: no run produced a claim, the code defaults govern
-        return RunConfiguration(logs="submission.json claims no val_bpb: no run's configuration applies")
+    if _retracted(folder):
+        # the run the README and logs describe was withdrawn: the shipped code's defaults govern
+        return RunConfiguration(logs="submission.json retracts its val_bpb: no run's configuration applies")
     used, note = _logs_behind_claim(folder, logs)
     for name, text in used:
         _log_dump(name, text, dumps)
@@ -163,13 +163,17 @@ def _logs_behind_claim(folder: Path, logs: list[tuple[str, str]]) -> tuple[list[
     return matching, note
 
 
-def _claims_nothing(folder: Path) -> bool:
-    """``"val_bpb": null`` in submission.json: the folder claims no score."""
+def _retracted(folder: Path) -> bool:
+    """``"val_bpb": null`` with the run marked retracted (a ``status`` or a ``*retracted*`` key): the
+    folder withdraws the score its README and logs describe. A score-less folder that is merely
+    unfinished keeps its run command."""
     try:
         data = json.loads((folder / "submission.json").read_text(encoding="utf-8", errors="replace"))
     except (OSError, ValueError):
         return False
-    return isinstance(data, dict) and "val_bpb" in data and data["val_bpb"] is None
+    if not isinstance(data, dict) or "val_bpb" not in data or data["val_bpb"] is not None:
+        return False
+    return "retract" in str(data.get("status", "")).lower() or any("retracted" in str(k).lower() for k in data)
 
 
 def _claimed_bpb(folder: Path) -> list[float]:

@@ -63,8 +63,11 @@ def test_which_logs_are_said() -> None:
     assert result.extra["run_configuration_logs"] == config.logs
 
 
-def test_no_claim_no_run_configuration(tmp_path: Path) -> None:
-    (tmp_path / "submission.json").write_text('{"val_bpb": null, "status": "retracted"}')
+def test_retracted_claim_no_run_configuration(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("```\nTTT_ENABLED=1 torchrun --nproc_per_node=8 train_gpt.py\n```\n")
+    (tmp_path / "submission.json").write_text('{"val_bpb": null, "status": "retracted", "val_bpb_retracted": 1.13}')
     config = run_configuration(tmp_path)
-    assert config.values == {} and "claims no val_bpb" in config.logs
+    assert config.values == {} and "retracts its val_bpb" in config.logs
+    # an unfinished folder (no score yet, nothing withdrawn) keeps its run command
+    (tmp_path / "submission.json").write_text('{"val_bpb": null}')
+    assert run_configuration(tmp_path).values == {"TTT_ENABLED": "1"}
