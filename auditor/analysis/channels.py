@@ -44,6 +44,8 @@ class ChannelState:
     settings: list[EnvSetting] = field(default_factory=list)
     #: where the channel's arrays went: (function or "<module>", name)
     reached: list[tuple[str, str]] = field(default_factory=list)
+    #: every value the off-state rests on is a constant or stated by the run's configuration
+    established: bool = True
 
 
 def base_name(expr: ast.AST) -> str | None:
@@ -120,7 +122,8 @@ def channel_state(a: Analysis, fn: Function | None, names: set[str]) -> ChannelS
         if never:
             said = ", ".join(dict.fromkeys(f"{s.env}={s.default!r}" for s in settings)) or "constants"
             return ChannelState(True, f"its mask `{name}` (line {node.lineno}) is never true with {said}",
-                                node.lineno, any(s.overridden for s in settings), settings, reached)
+                                node.lineno, any(s.overridden for s in settings), settings, reached,
+                                all(s.established for s in settings))
         del used[mark:]
     return ChannelState(False, reached=reached)
 

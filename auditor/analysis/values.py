@@ -50,6 +50,11 @@ class Outcome:
         return not config.is_unknown(self.value)
 
     @property
+    def established(self) -> bool:
+        """Every setting it read is stated by the run's configuration (constants read none)."""
+        return all(s.established for s in self.settings)
+
+    @property
     def from_run_configuration(self) -> bool:
         """Whether the run's configuration (not the code's defaults) decided it."""
         return any(s.overridden for s in self.settings)
@@ -165,7 +170,9 @@ class Values:
                 return self._eval(values[0], scope, used, depth - 1)
             if not values and not rebound and name in scope.params:
                 return self._param(scope, name, used, depth)
-            return UNKNOWN
+            if values or rebound or name in scope.params:
+                return UNKNOWN
+            # not bound in the function: the module's binding
         values = [n.value for n in a.tree.body if isinstance(n, ast.Assign) and len(n.targets) == 1
                   and isinstance(n.targets[0], ast.Name) and n.targets[0].id == name]
         return self._eval(values[0], None, used, depth - 1) if len(values) == 1 else UNKNOWN
@@ -200,6 +207,31 @@ class Values:
         default = defaults.get(name)
         return UNKNOWN if default is None else self._eval(default, None, used, depth - 1)
 
+    def scaled_by_zero(self, node: ast.AST, fn: Function | None) -> Outcome | None:
+        """The zero factor when ``node`` reaches its arithmetic only through a product with a value
+        that is 0 under the configuration (``boost * (y == h)`` with boost 0): the term adds nothing."""
+        child = node
+        for parent in self.a.ancestors(node):
+            if isinstance(parent, ast.Attribute) and parent.value is child and \
+                    parent.attr in ("float", "double", "to", "astype", "half"):
+                child = parent
+                continue
+            if isinstance(parent, ast.Call) and parent.func is child:
+                child = parent
+                continue
+            if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Mult):
+                other = parent.right if parent.left is child else parent.left
+                found = self.of(other, fn)
+                if _is_zero(found.value):
+                    return found
+                child = parent
+                continue
+            if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Div) and parent.left is child:
+                child = parent
+                continue
+            return None
+        return None
+
     # ---- probabilities --------------------------------------------------------------------------
 
     def _probability_bound(self, cmp: ast.Compare, fn: Function | None, used: list[EnvSetting],
@@ -225,8 +257,9 @@ class Values:
     def is_probability(self, expr: ast.AST, fn: Function | None, depth: int = 4) -> bool:
         """Whether ``expr`` holds values in [0, 1]: a softmax or sigmoid, a value the file documents as
         one by name (``*prob*``), or a name bound once to one of those."""
+        # casts, copies and reductions of probabilities are probabilities
         while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in (
-                "astype", "float", "double", "to", "clone", "copy"):
+                "astype", "float", "double", "to", "clone", "copy", "max", "min", "mean", "item"):
             expr = expr.func.value
         if isinstance(expr, ast.Subscript):
             expr = expr.value

@@ -38,6 +38,7 @@ from auditor.analysis import Analysis, scoring
 from auditor.analysis.channels import base_name, channel_state
 from auditor.findings import Finding, Level, Status
 from auditor.rule import Invalid, Rule, Valid
+from rules.causality import channel_level
 
 
 class TargetGatedMixing(Rule):
@@ -80,6 +81,21 @@ class TargetGatedMixing(Rule):
             """,
             note="gate reads the previous token; the slot is written before the update",
         ),
+        Valid(
+            """
+            WORD_TAU = 99.0
+            def hints(tokens, starts_word, table, ctx, top_prob, tau):
+                out = [0] * len(tokens)
+                for i, tok in enumerate(tokens):
+                    if top_prob[i] > tau and starts_word[tok]:
+                        out[i] = table.get(ctx, 0)
+                    table[ctx] = tok
+                return out
+            def run(tokens, starts_word, table, top_prob):
+                return hints(tokens, starts_word, table, 0, top_prob, WORD_TAU)
+            """,
+            note="legal look-alike: the branch needs a probability above a threshold of 99",
+        ),
     ]
     INVALID = [
         Invalid(
@@ -118,6 +134,41 @@ class TargetGatedMixing(Rule):
             lines=5,
             note="hint slot i written only when the token at i starts a word",
         ),
+        Invalid(
+            """
+            import os
+            WORD_TAU = float(os.environ.get("WORD_TAU", "0.65"))
+            def hints(tokens, starts_word, table, ctx, top_prob, tau):
+                out = [0] * len(tokens)
+                for i, tok in enumerate(tokens):
+                    if top_prob[i] > tau and starts_word[tok]:
+                        out[i] = table.get(ctx, 0)
+                    table[ctx] = tok
+                return out
+            def run(tokens, starts_word, table, top_prob):
+                return hints(tokens, starts_word, table, 0, top_prob, WORD_TAU)
+            """,
+            lines=7,
+            note="live twin: the threshold is 0.65",
+        ),
+        Invalid(
+            """
+            import os
+            WORD_TAU = float(os.environ.get("WORD_TAU", "99.0"))
+            def hints(tokens, starts_word, table, ctx, top_prob, tau):
+                out = [0] * len(tokens)
+                for i, tok in enumerate(tokens):
+                    if top_prob[i] > tau and starts_word[tok]:
+                        out[i] = table.get(ctx, 0)
+                    table[ctx] = tok
+                return out
+            def run(tokens, starts_word, table, top_prob):
+                return hints(tokens, starts_word, table, 0, top_prob, WORD_TAU)
+            """,
+            lines=7,
+            level=Level.REVIEW,
+            note="threshold 99 only by the code's default: gated, as the run may set WORD_TAU",
+        ),
     ]
 
     def check(self, a: Analysis) -> Iterator[Finding]:
@@ -132,16 +183,12 @@ class TargetGatedMixing(Rule):
         for site in g.gated_hints:
             channels.setdefault(site.fn, set()).update(_written(site.node))
         for site in g.gated_hints:
-            state = channel_state(a, site.fn, channels[site.fn])
-            level, notes = None, []
-            if state.off:
-                if not state.by_run_configuration:
-                    continue
-                level = Level.WARN
-                notes = [f"off in the run's configuration: {state.because}; the code's defaults turn it on"]
-            elif state.because:
-                notes = [f"live: {state.because}", a.source.excerpt(site.node.lineno).strip()]
-            finding = scoring.report(self, a, site.node, site.what, evidence=notes, level=level)
+            skip, level, notes, suffix = channel_level(channel_state(a, site.fn, channels[site.fn]))
+            if skip:
+                continue
+            if notes:
+                notes.append(a.source.excerpt(site.node.lineno).strip())
+            finding = scoring.report(self, a, site.node, site.what + suffix, evidence=notes, level=level)
             if finding is not None:
                 yield finding
 

@@ -40,6 +40,7 @@ from auditor.analysis import Analysis, native, scoring
 from auditor.analysis.channels import base_name, channel_state
 from auditor.findings import Finding, Level, Provenance, Status
 from auditor.rule import Invalid, Rule, Valid
+from rules.causality import channel_level
 
 _KERNEL = '''
 #include <cstdint>
@@ -56,13 +57,14 @@ void hints(const int64_t *tokens, int64_t n, const uint8_t *word_start, const in
 '''
 
 
-def _case(tau: str, kernel: str = _KERNEL) -> str:
+def _case(tau: str, kernel: str = _KERNEL, env: bool = True) -> str:
+    setting = f'float(os.environ.get("WORD_TAU", "{tau}"))' if env else tau
     return f'''
 import os
 import numpy as np
 from torch.utils.cpp_extension import load_inline
 
-WORD_TAU = float(os.environ.get("WORD_TAU", "{tau}"))
+WORD_TAU = {setting}
 SRC = """{kernel}"""
 ext = load_inline(name="hints", cpp_sources=SRC, functions=["hints"])
 
@@ -90,10 +92,13 @@ class NativeTargetGatedHint(Rule):
     VALID = [
         Valid(_case("0.65", _KERNEL.replace("const int64_t tok = tokens[i];", "const int64_t tok = tokens[i - 1];")),
               note="the kernel gates on the previous token"),
-        Valid(_case("99.0"), note="legal look-alike: the same kernel, its channel's threshold is 99 on a probability"),
+        Valid(_case("99.0", env=False),
+              note="legal look-alike: the same kernel, its channel's threshold is 99 on a probability"),
     ]
     INVALID = [
         Invalid(_case("0.65"), lines=12, note="slot i written only when the token at i starts a word"),
+        Invalid(_case("99.0"), lines=12, level=Level.REVIEW,
+                note="threshold 99 only by the code's default: gated until a README or log states the run's value"),
     ]
 
     def check(self, a: Analysis) -> Iterator[Finding]:
@@ -110,19 +115,14 @@ class NativeTargetGatedHint(Rule):
                  if (n := base_name(call.args[pos])) is not None}
         state = channel_state(a, a.owner(call), names) if names else None
         entry = f"reached from {_short(a.source.path)}:{call.lineno} ({gate.function})"
-        level = None
+        skip, level, extra, suffix = channel_level(state)
+        if skip:
+            return None
         notes = [f"gate `{gate.condition}` reads {'; '.join(gate.target_reads)}",
                  f"slots written under it: {', '.join(gate.outputs)} (lines {', '.join(map(str, gate.write_lines))})",
-                 entry]
-        if state is not None and state.off:
-            if not state.by_run_configuration:
-                return None  # dead under the code's own defaults and the run: nothing runs
-            level = Level.WARN
-            notes.append(f"off in the run's configuration: {state.because}; the code's defaults turn it on")
-        elif state is not None and state.because:
-            notes.append(f"live: {state.because}")
+                 entry, *extra]
         message = (f"kernel `{gate.function}` writes slot {gate.index} of {', '.join(gate.outputs)} only when "
-                   f"a test on {gate.token_array}[{gate.index}] (the token being predicted) allows it")
+                   f"a test on {gate.token_array}[{gate.index}] (the token being predicted) allows it{suffix}")
         finding = scoring.report(self, a, call, message, evidence=notes, level=level)
         if finding is None:
             return None

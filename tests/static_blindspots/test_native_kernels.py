@@ -19,8 +19,11 @@ INTEGRITY = ("C1", "C2", "C3", "C4", "SLOT")
 EXPECTED = {
     # slot pos of word_ok/word_prob written only when word_start_lut[toks[pos]] allows it (line 23)
     "native_word_gate": {("PG106", "hint_kernel.c", 23, "FAIL")},
-    # byte-identical kernel; the threshold default 99.0 is never reached by a probability
-    "native_word_gate_off": set(),
+    # byte-identical kernel; the threshold default 99.0 is never reached by a probability, but only the
+    # code's default says so: gated like any default-off path
+    "native_word_gate_off": {("PG106", "hint_kernel.c", 23, "REVIEW")},
+    # the same folder whose README runs it with WORD_TAU=99.0: the channel is dead, nothing reported
+    "native_word_gate_off_stated": set(),
     # the same kernel off only because the README's run command sets WORD_TAU=99.0: unsafe default
     "native_word_gate_run_off": {("PG106", "hint_kernel.c", 23, "WARN")},
     # legal look-alike: the gate reads toks[pos - 1]
