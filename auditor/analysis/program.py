@@ -55,7 +55,7 @@ def helper_context(main: "Analysis", helper_path: str) -> HelperContext:
         name = dotted[len(module) + 1:].split(".")[0]
         context.entries.add(name)
         target = f"{name}.__init__" if name[:1].isupper() else name
-        bound = [((target, i), arg) for i, arg in enumerate(node.args)]
+        bound: list[tuple[tuple[str, str | int], ast.expr]] = [((target, i), arg) for i, arg in enumerate(node.args)]
         bound += [((target, kw.arg), kw.value) for kw in node.keywords if kw.arg is not None]
         for key, arg in bound:
             value, established = _value(main, arg)
