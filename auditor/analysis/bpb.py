@@ -385,9 +385,35 @@ def _misplaced_bytes(a: "Analysis", ctx: ByteFlow, fn: Function | None, nodes: l
         return []
     label = Taint(a, fn, lambda n: False, targets)
     given = Taint(a, fn, lambda n: False, inputs)
+    # what an index *is*, through aliases: ``tgt = y[:, s:].reshape(-1)`` beside ``targets = y[:, s:]...``
+    # is the same slice of the labels whichever name reached the loss
+    plain, _ = ctx.defs(fn)
+    label_forms = {_form(ast.Name(id=t, ctx=ast.Load()), plain) for t in targets}
     return [Defect(fn, n, f"bytes are read at `{ast.unparse(n.slice)}`, the model's input tokens, not at the "
                           f"scored labels ({', '.join(sorted(targets))})")
-            for n in reads if given.is_tainted(n.slice) and not label.is_tainted(n.slice)]
+            for n in reads if given.is_tainted(n.slice) and not label.is_tainted(n.slice)
+            and _form(n.slice, plain) not in label_forms]
+
+
+#: methods that give another view of the same values (same positions, other shape or dtype)
+_VIEWS = frozenset({"reshape", "view", "flatten", "contiguous", "long", "int", "to", "cpu", "cuda", "squeeze",
+                    "unsqueeze", "clone", "detach", "ravel"})
+
+
+def _form(expr: ast.AST, plain: dict[str, list[ast.AST]], depth: int = 6) -> str:
+    """The expression a value is, with local names bound once replaced by their values and views
+    (``.reshape(-1)``, ``.long()``) dropped: equal forms are equal values at equal positions."""
+    if depth <= 0:
+        return ast.unparse(expr)
+    if isinstance(expr, ast.Name) and len(plain.get(expr.id, [])) == 1:
+        value = plain[expr.id][0]
+        if not (isinstance(value, ast.Tuple) and not value.elts):  # tuple-unpacked: no single value
+            return _form(value, plain, depth - 1)
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _VIEWS:
+        return _form(expr.func.value, plain, depth - 1)
+    if isinstance(expr, ast.Subscript):
+        return f"{_form(expr.value, plain, depth - 1)}[{ast.unparse(expr.slice)}]"
+    return ast.unparse(expr)
 
 
 def _model_inputs(ctx: ByteFlow, fn: Function | None, nodes: list[ast.AST]) -> set[str]:

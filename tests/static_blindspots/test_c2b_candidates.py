@@ -27,3 +27,15 @@ def test_the_denominator_is_named() -> None:
     result = audit(FILES / "hashed_candidates_ctx_denominator.py", AuditOptions(dynamic=False))
     (finding,) = [f for f in result.findings if f.code == "PG202"]
     assert "`self.ctx_counts[ctx][:, None] + beta`" in finding.message
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    # BPB-FORMULA decides by what the index is: `tgt` is the same label slice as the loss's `targets`
+    ("sliding_bytes_alias", set()),
+    # the look-alike bug: bytes read at the inputs' slice
+    ("sliding_bytes_inputs", {("PG503", 42, "FAIL")}),
+])
+def test_byte_positions_through_aliases(name: str, expected: set) -> None:
+    result = audit(FILES / f"{name}.py", AuditOptions(dynamic=False))
+    assert result.error is None
+    assert {(f.code, f.line, f.level.name) for f in result.findings if f.code == "PG503"} == expected
