@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from auditor.analysis import bytes_lut, scoring
 from auditor.analysis.module import Function
-from auditor.analysis.nodes import walk
+from auditor.analysis.nodes import of_type, walk
 from auditor.analysis.scoring import LOSS_FNS, base_paths, call_name
 from auditor.analysis.taint import Taint, path_of
 
@@ -356,10 +356,19 @@ def build(a: "Analysis") -> BpbFacts:
     scopes: list[Function | None] = [None, *a.functions.values()]
     res.measures_bytes = bool(res.tables)
     sc = a.fact(scoring.build)
+    # scopes holding an ln 2 conversion, found once over the node index instead of per scope
+    with_ln2: set[Function | None] = set()
+    own: dict[Function | None, set[int]] = {}
+    for n in of_type(a.tree, ast.Call, ast.Constant, ast.Name):
+        if is_ln2(n, ctx.consts) or is_inv_ln2(n):
+            scope = a.owner(n)
+            if scope not in own:  # the scope's own nodes (not a nested lambda's or class's)
+                own[scope] = {id(x) for x in a.fact(bodies)[scope]}
+            if id(n) in own[scope]:
+                with_ln2.add(scope)
     for fn in scopes:
         nodes = a.fact(bodies)[fn]
-        if not any(is_ln2(n, ctx.consts) or is_inv_ln2(n) for n in nodes) and not res.tables.get(fn) \
-                and not res.table_attrs:
+        if fn not in with_ln2 and not res.tables.get(fn) and not res.table_attrs:
             continue
         for value in _headline_values(a, fn):
             what = formula_defects(ctx, fn, value)
