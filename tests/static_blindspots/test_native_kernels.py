@@ -32,6 +32,8 @@ EXPECTED = {
     "native_word_gate_counter_live": {("PG106", "hint_kernel.c", 23, "FAIL")},
     # live by default, but the run's log counts word_gate=0: off in the scored run, unsafe default
     "native_word_gate_counter_zero": {("PG106", "hint_kernel.c", 23, "WARN")},
+    # prefix-gated kernel that counts (prev, cur) before writing the slots of pos (C3-e)
+    "native_early_update": {("PG307", "hint_kernel.c", 22, "FAIL")},
 }
 
 
