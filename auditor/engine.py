@@ -21,6 +21,7 @@ from auditor.analysis import Analysis, ParseFailure
 from auditor.analysis.program import helper_context
 from auditor.config import Config
 from auditor.decode import InputError, Loaded, load
+from auditor.decode.helpers import FOREIGN_SUFFIXES
 from auditor.dynamic.runner import DynamicOptions, not_run, run_dynamic
 from auditor.findings import Finding, InputResult, sha256_bytes
 from auditor.package.runconfig import RunConfiguration, run_configuration
@@ -82,7 +83,17 @@ def audit(path: Path, options: AuditOptions | None = None) -> InputResult:
                 raise CannotAudit(f"{path}: a folder to audit must contain {MAIN_SCRIPT}")
             _audit_folder(path, options, result)
         else:
-            _audit_file(path, options, result, dynamic=bool(options.dynamic))
+            # a file inside a record folder runs under that folder's run configuration (RULEBOOK §8.3)
+            folder = path.parent
+            in_record = is_record_folder(folder) or (folder / "submission.json").is_file()
+            run_config = run_configuration(folder) if in_record else None
+            if path.suffix in FOREIGN_SUFFIXES and is_record_folder(folder):
+                # a C/C++ source is judged as what it is: a helper of its folder's entry script
+                _audit_file(folder / MAIN_SCRIPT, options, result, dynamic=False, run_config=run_config)
+                result.findings = [f for f in result.findings if Path(f.path).resolve() == path.resolve()]
+                result.extra["helper_of"] = str(folder / MAIN_SCRIPT)
+            else:
+                _audit_file(path, options, result, dynamic=bool(options.dynamic), run_config=run_config)
     except RecursionError:
         result.error = f"{path}: input nests too deeply to analyse"
     except MemoryError:
@@ -119,6 +130,8 @@ def _audit_file(
     if run_config is not None and run_config.values:
         result.extra["run_configuration"] = {k: {"value": v, "from": run_config.origin[k]}
                                              for k, v in sorted(run_config.values.items())}
+    if run_config is not None and run_config.logs:
+        result.extra["run_configuration_logs"] = run_config.logs
     if loaded.main.provenance.is_packed:
         result.extra["decoded"] = {
             "chain": list(loaded.main.provenance.chain),

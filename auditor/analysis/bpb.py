@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from auditor.analysis import bytes_lut, scoring
 from auditor.analysis.module import Function
-from auditor.analysis.nodes import walk
+from auditor.analysis.nodes import of_type, walk
 from auditor.analysis.scoring import LOSS_FNS, base_paths, call_name
 from auditor.analysis.taint import Taint, path_of
 
@@ -356,10 +356,19 @@ def build(a: "Analysis") -> BpbFacts:
     scopes: list[Function | None] = [None, *a.functions.values()]
     res.measures_bytes = bool(res.tables)
     sc = a.fact(scoring.build)
+    # scopes holding an ln 2 conversion, found once over the node index instead of per scope
+    with_ln2: set[Function | None] = set()
+    own: dict[Function | None, set[int]] = {}
+    for n in of_type(a.tree, ast.Call, ast.Constant, ast.Name):
+        if is_ln2(n, ctx.consts) or is_inv_ln2(n):
+            scope = a.owner(n)
+            if scope not in own:  # the scope's own nodes (not a nested lambda's or class's)
+                own[scope] = {id(x) for x in a.fact(bodies)[scope]}
+            if id(n) in own[scope]:
+                with_ln2.add(scope)
     for fn in scopes:
         nodes = a.fact(bodies)[fn]
-        if not any(is_ln2(n, ctx.consts) or is_inv_ln2(n) for n in nodes) and not res.tables.get(fn) \
-                and not res.table_attrs:
+        if fn not in with_ln2 and not res.tables.get(fn) and not res.table_attrs:
             continue
         for value in _headline_values(a, fn):
             what = formula_defects(ctx, fn, value)
@@ -385,9 +394,35 @@ def _misplaced_bytes(a: "Analysis", ctx: ByteFlow, fn: Function | None, nodes: l
         return []
     label = Taint(a, fn, lambda n: False, targets)
     given = Taint(a, fn, lambda n: False, inputs)
+    # what an index *is*, through aliases: ``tgt = y[:, s:].reshape(-1)`` beside ``targets = y[:, s:]...``
+    # is the same slice of the labels whichever name reached the loss
+    plain, _ = ctx.defs(fn)
+    label_forms = {_form(ast.Name(id=t, ctx=ast.Load()), plain) for t in targets}
     return [Defect(fn, n, f"bytes are read at `{ast.unparse(n.slice)}`, the model's input tokens, not at the "
                           f"scored labels ({', '.join(sorted(targets))})")
-            for n in reads if given.is_tainted(n.slice) and not label.is_tainted(n.slice)]
+            for n in reads if given.is_tainted(n.slice) and not label.is_tainted(n.slice)
+            and _form(n.slice, plain) not in label_forms]
+
+
+#: methods that give another view of the same values (same positions, other shape or dtype)
+_VIEWS = frozenset({"reshape", "view", "flatten", "contiguous", "long", "int", "to", "cpu", "cuda", "squeeze",
+                    "unsqueeze", "clone", "detach", "ravel"})
+
+
+def _form(expr: ast.AST, plain: dict[str, list[ast.AST]], depth: int = 6) -> str:
+    """The expression a value is, with local names bound once replaced by their values and views
+    (``.reshape(-1)``, ``.long()``) dropped: equal forms are equal values at equal positions."""
+    if depth <= 0:
+        return ast.unparse(expr)
+    if isinstance(expr, ast.Name) and len(plain.get(expr.id, [])) == 1:
+        value = plain[expr.id][0]
+        if not (isinstance(value, ast.Tuple) and not value.elts):  # tuple-unpacked: no single value
+            return _form(value, plain, depth - 1)
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _VIEWS:
+        return _form(expr.func.value, plain, depth - 1)
+    if isinstance(expr, ast.Subscript):
+        return f"{_form(expr.value, plain, depth - 1)}[{ast.unparse(expr.slice)}]"
+    return ast.unparse(expr)
 
 
 def _model_inputs(ctx: ByteFlow, fn: Function | None, nodes: list[ast.AST]) -> set[str]:

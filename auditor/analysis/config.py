@@ -31,6 +31,13 @@ class EnvSetting:
     #: the default written in the code, when the run's configuration (RULEBOOK §8.3) changed it
     code_default: Any = None
     overridden: bool = False
+    #: the run's configuration states this value (equal to the code's default, or ``overridden``)
+    confirmed: bool = False
+
+    @property
+    def established(self) -> bool:
+        """Known to be the value of the run that produced the score, not only the code's default."""
+        return self.confirmed or self.overridden
 
     def describe(self) -> str:
         if self.overridden:

@@ -191,6 +191,8 @@ class Module:
             effective = self._effective(value, name, env)
             if effective is not None and (not known or effective != default):
                 setting = EnvSetting(name, env, effective, node.lineno, True, code_default=default, overridden=True)
+            elif effective is not None:
+                setting = EnvSetting(name, env, default, node.lineno, known, confirmed=True)
             self.settings[name] = setting
 
     def _effective(self, value: ast.expr, name: str, env: str) -> object | None:
@@ -224,7 +226,8 @@ class Module:
         if isinstance(expr, ast.Attribute):
             return self.settings.get(expr.attr)
         if isinstance(expr, ast.Name):
-            return self.settings.get(expr.id) or self._local_alias(expr) or self._helper_param(expr)
+            return (self.settings.get(expr.id) or self._local_alias(expr) or self._helper_param(expr)
+                    or self._env_default_param(expr))
         if isinstance(expr, ast.Call):
             if isinstance(expr.func, ast.Name) and expr.func.id == "getattr" and len(expr.args) >= 2:
                 key = expr.args[1]
@@ -233,7 +236,12 @@ class Module:
             folded = config.fold_setting(expr, self.qualname)
             if folded is not None:
                 env, default, known = folded
-                return EnvSetting(env, env, default, expr.lineno, known)
+                # an env read anywhere (a default argument, a call argument) runs under the run's
+                # configuration too (RULEBOOK §11.5)
+                run = config.fold_setting(expr, self.qualname, self.overrides) if env in self.overrides else None
+                if run is not None and run[2] and (not known or run[1] != default):
+                    return EnvSetting(env, env, run[1], expr.lineno, True, code_default=default, overridden=True)
+                return EnvSetting(env, env, default, expr.lineno, known, confirmed=run is not None and run[2])
         return None
 
     def _local_alias(self, name: ast.Name) -> EnvSetting | None:
@@ -258,7 +266,8 @@ class Module:
         source = self._first_setting(value)
         if source is None:
             return None
-        return EnvSetting(name, source.env, decided, value.lineno, True, source.code_default, source.overridden)
+        return EnvSetting(name, source.env, decided, value.lineno, True, source.code_default, source.overridden,
+                          source.confirmed)
 
     def _helper_param(self, name: ast.Name) -> EnvSetting | None:
         """In a helper module, a parameter of the function main calls: the value every call site in the
@@ -273,9 +282,47 @@ class Module:
         positional = (fn.qualname, params.index(name.id) - (1 if fn.cls is not None else 0))
         for key in (where, positional):
             if key in self.context.params:
-                return EnvSetting(name.id, f"{fn.qualname}({name.id}=...)", self.context.params[key], fn.node.lineno)
+                return EnvSetting(name.id, f"{fn.qualname}({name.id}=...)", self.context.params[key], fn.node.lineno,
+                                  confirmed=key in self.context.established)
         found, default = _param_default(fn.node, name.id)
-        return EnvSetting(name.id, f"{fn.qualname}({name.id}=...)", default, fn.node.lineno) if found else None
+        if not found:
+            # ``def f(k=int(os.environ.get("K", 0)))``: the env read, under the run's configuration
+            expr = _param_default_expr(fn.node, name.id)
+            return self.setting_of(expr) if isinstance(expr, ast.Call) else None
+        return EnvSetting(name.id, f"{fn.qualname}({name.id}=...)", default, fn.node.lineno)
+
+    def _env_default_param(self, name: ast.Name) -> EnvSetting | None:
+        """``def f(enabled=bool(int(os.environ.get("X", "0")))):`` with no call site in this file
+        passing ``enabled``: the parameter is that env read, under the run's configuration."""
+        fn = self.owner(name)
+        if fn is None or name.id not in fn.params or self._assignments(fn).get(name.id):
+            return None
+        default = _param_default_expr(fn.node, name.id)
+        if not isinstance(default, ast.Call):
+            return None
+        setting = self.setting_of(default)
+        if setting is None:
+            return None
+        positional = [p.arg for p in (*fn.node.args.posonlyargs, *fn.node.args.args)]
+        index = positional.index(name.id) - (1 if fn.cls is not None else 0) if name.id in positional else None
+        for call in self._calls_named().get(fn.name, ()):
+            if any(k.arg in (name.id, None) for k in call.keywords):
+                return None
+            if any(isinstance(x, ast.Starred) for x in call.args) or (index is not None and len(call.args) > index):
+                return None
+        return setting
+
+    def _calls_named(self) -> dict[str, list[ast.Call]]:
+        """Calls in this file by the called name (``f(...)``, ``obj.f(...)``), built once."""
+        if not hasattr(self, "_calls_by_name"):
+            self._calls_by_name: dict[str, list[ast.Call]] = {}
+            for node in self.walk(self.tree):
+                if isinstance(node, ast.Call):
+                    f = node.func
+                    called = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+                    if called:
+                        self._calls_by_name.setdefault(called, []).append(node)
+        return self._calls_by_name
 
     # ---- structure ------------------------------------------------------------------------------
 
@@ -441,7 +488,43 @@ class Module:
         base = LIVE if fn is None else self.function_liveness(fn)
         if base.dead:
             return base
-        return Liveness(gate=base.gate or self.local_gate(node))
+        value = self.value_gate(node)
+        if value is DEAD:
+            return DEAD
+        return Liveness(gate=base.gate or self.local_gate(node) or (value.gate if value is not None else None))
+
+    def value_gate(self, node: ast.AST) -> Liveness | None:
+        """An enclosing ``if`` (in ``node``'s function) that can never take ``node``'s branch because of
+        the *values* its test computes — a probability above a threshold of 99, ``beta != 0`` with beta
+        0 at every call site — rather than a flag it reads (flags are :meth:`local_gate`'s).
+
+        DEAD when those values are constants or stated by the run's configuration; otherwise a gate on
+        the first setting read (the code's defaults alone do not say what the run used)."""
+        fact = getattr(self, "fact", None)
+        if fact is None:
+            return None
+        from auditor.analysis.values import Values
+
+        fn = self.owner(node)
+        child = node
+        for anc in self.ancestors(node):
+            if isinstance(anc, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                return None
+            if isinstance(anc, (ast.If, ast.IfExp)) and child is not anc.test and _computes(anc.test) \
+                    and config.is_unknown(config.evaluate(anc.test, self.setting_of)):
+                taken = fact(Values).of(anc.test, fn)
+                in_body = child in anc.body if isinstance(anc, ast.If) else child is anc.body
+                if taken.known and bool(taken.value) != in_body:
+                    if taken.established:
+                        return DEAD
+                    return Liveness(gate=Gate(taken.settings[0], anc.lineno))
+            child = anc
+        return None
+
+
+def _computes(test: ast.expr) -> bool:
+    """A test that compares or computes values, not a bare flag (``x``, ``not x``, ``a and b``)."""
+    return any(isinstance(n, (ast.Compare, ast.BinOp)) for n in walk(test))
 
 
 def _param_default(node: ast.FunctionDef | ast.AsyncFunctionDef, param: str) -> tuple[bool, Any]:
@@ -454,3 +537,12 @@ def _param_default(node: ast.FunctionDef | ast.AsyncFunctionDef, param: str) -> 
         if p.arg == param and isinstance(d, ast.Constant):
             return True, d.value
     return False, None
+
+
+def _param_default_expr(node: ast.FunctionDef | ast.AsyncFunctionDef, param: str) -> ast.expr | None:
+    """The default expression of ``param`` in ``node``'s signature, if any."""
+    a = node.args
+    positional = [*a.posonlyargs, *a.args]
+    pairs = list(zip(positional[len(positional) - len(a.defaults):], a.defaults))
+    pairs += [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
+    return next((d for p, d in pairs if p.arg == param), None)

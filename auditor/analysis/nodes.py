@@ -87,3 +87,28 @@ def tree_nodes(tree: ast.AST) -> list[ast.AST]:
         for node in old:
             _kids.pop(node, None)
     return order
+
+
+#: per indexed tree: node type → its nodes in walk order (built on the first question about the tree)
+_typed: dict[int, tuple[ast.AST, dict[type, list[ast.AST]]]] = {}
+
+
+def of_type(tree: ast.AST, *types: type) -> list[ast.AST]:
+    """The nodes of ``tree`` that are instances of ``types``, in ``ast.walk`` order: rules that look for
+    one kind of node ask this index instead of walking the whole tree again."""
+    hit = _typed.get(id(tree))
+    if hit is None or hit[0] is not tree:
+        index: dict[type, list[ast.AST]] = {}
+        for node in tree_nodes(tree):
+            index.setdefault(type(node), []).append(node)
+        hit = _typed[id(tree)] = (tree, index)
+        while len(_typed) > MAX_TREES:
+            _typed.pop(next(iter(_typed)))
+    index = hit[1]
+    matched = [k for k in index if issubclass(k, types)]
+    if len(matched) == 1:
+        return index[matched[0]]
+    if not matched:
+        return []
+    order = {id(n): i for i, n in enumerate(tree_nodes(tree))}
+    return sorted((n for k in matched for n in index[k]), key=lambda n: order[id(n)])

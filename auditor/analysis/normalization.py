@@ -152,6 +152,55 @@ def _row_reads(ff: _Fn, tables: set[str]) -> list[ast.Subscript]:
     return out
 
 
+def _candidate_reads(ff: _Fn) -> list[ast.Subscript]:
+    """Table reads ``T[K]`` whose key has a candidate axis: ``K`` is built from ``arange(V)``
+    broadcast against the context (``ctx[:, None] * m + arange(V)[None, :]``), locally or in the
+    local function that returned it. Reads that take one element per row (``T[rows, y]``) are not."""
+    out = []
+    for n in ff.nodes:
+        if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Load) and not isinstance(n.slice, (ast.Tuple, ast.Slice)) \
+                and path_of(n.value) is not None and _candidate_axis(ff, n.slice):
+            out.append(n)
+    return out
+
+
+def _candidate_axis(ff: _Fn, key: ast.AST, depth: int = 2) -> bool:
+    key = ff.expand(key)
+    nodes = list(walk(key))
+    has_range = any(isinstance(x, ast.Call) and call_name(x) == "arange" for x in nodes)
+    broadcast = any(isinstance(x, ast.Subscript) and _adds_axis(x.slice) for x in nodes) or any(
+        isinstance(x, ast.Call) and call_name(x) in ("unsqueeze", "expand", "broadcast_to") for x in nodes)
+    if has_range and broadcast:
+        return True
+    if depth > 0 and isinstance(key, ast.Name) and ff.fn is not None:
+        return any(_candidate_axis(sub_ff, elt, depth - 1) for sub_ff, elt in _returned_as(ff, key.id))
+    return False
+
+
+def _adds_axis(index: ast.AST) -> bool:
+    elts = index.elts if isinstance(index, ast.Tuple) else [index]
+    return any(isinstance(e, ast.Constant) and e.value is None for e in elts)
+
+
+def _returned_as(ff: _Fn, name: str) -> list[tuple[_Fn, ast.AST]]:
+    """``a, name = self.keys(x)``: the element of the local callee's returned tuple bound to ``name``."""
+    out: list[tuple[_Fn, ast.AST]] = []
+    for n in ff.nodes:
+        if not (isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Tuple)
+                and isinstance(n.value, ast.Call)):
+            continue
+        names = [e.id if isinstance(e, ast.Name) else None for e in n.targets[0].elts]
+        if name not in names:
+            continue
+        j = names.index(name)
+        for callee in ff.a.resolve_call(n.value.func, ff.fn):
+            sub = _Fn(ff.a, callee)
+            for r in sub.nodes:
+                if isinstance(r, ast.Return) and isinstance(r.value, ast.Tuple) and j < len(r.value.elts):
+                    out.append((sub, r.value.elts[j]))
+    return out
+
+
 def _weighted(expr: ast.AST) -> tuple[float | None, ast.AST] | None:
     """``c * P`` → (c, P); ``P`` → (1.0, P); a non-constant weight → (None, P)."""
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mult):
@@ -169,10 +218,11 @@ def build(a: "Analysis") -> NormFacts:
     ctx = bpb.ByteFlow(a, facts)
     for fn in [None, *a.functions.values()]:
         ff = _Fn(a, fn)
-        if tables:
-            rows = _row_reads(ff, tables)
-            if rows:
-                res.denominators.extend(_denominators(ff, rows))
+        rows = _row_reads(ff, tables) if tables else []
+        # a 1-D (hashed) table read at a key with a candidate axis gathers every candidate too
+        rows += [r for r in _candidate_reads(ff) if r not in rows]
+        if rows:
+            res.denominators.extend(_denominators(ff, rows))
         for n in ff.nodes:
             if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add):
                 site = _mixture(ff, n)

@@ -33,6 +33,8 @@ class HelperContext:
     entries: set[str] = field(default_factory=set)
     #: (top-level function or ``Class.__init__``, parameter name or positional index) → value
     params: dict[tuple[str, str | int], Any] = field(default_factory=dict)
+    #: params whose value every call site computes from settings the run's configuration states
+    established: set[tuple[str, str | int]] = field(default_factory=set)
 
 
 def helper_context(main: "Analysis", helper_path: str) -> HelperContext:
@@ -40,6 +42,7 @@ def helper_context(main: "Analysis", helper_path: str) -> HelperContext:
     module = Path(helper_path).stem
     context = HelperContext()
     seen: dict[tuple[str, str | int], list[Any]] = {}
+    firm: dict[tuple[str, str | int], list[bool]] = {}
     for local, dotted in main.aliases.items():
         if dotted.startswith(f"{module}."):
             context.entries.add(dotted[len(module) + 1:].split(".")[0])
@@ -52,17 +55,32 @@ def helper_context(main: "Analysis", helper_path: str) -> HelperContext:
         name = dotted[len(module) + 1:].split(".")[0]
         context.entries.add(name)
         target = f"{name}.__init__" if name[:1].isupper() else name
-        for i, arg in enumerate(node.args):
-            seen.setdefault((target, i), []).append(_value(main, arg))
-        for kw in node.keywords:
-            if kw.arg is not None:
-                seen.setdefault((target, kw.arg), []).append(_value(main, kw.value))
+        bound: list[tuple[tuple[str, str | int], ast.expr]] = [((target, i), arg) for i, arg in enumerate(node.args)]
+        bound += [((target, kw.arg), kw.value) for kw in node.keywords if kw.arg is not None]
+        for key, arg in bound:
+            value, established = _value(main, arg)
+            seen.setdefault(key, []).append(value)
+            firm.setdefault(key, []).append(established)
     for key, values in seen.items():
         if all(v is not _UNDECIDED for v in values) and len({repr(v) for v in values}) == 1:
             context.params[key] = values[0]
+            if all(firm[key]):
+                context.established.add(key)
     return context
 
 
-def _value(main: "Analysis", expr: ast.expr) -> Any:
-    value = config.evaluate(expr, main.setting_of)
-    return _UNDECIDED if config.is_unknown(value) else value
+def _value(main: "Analysis", expr: ast.expr) -> tuple[Any, bool]:
+    """The value ``expr`` passes, and whether every setting it reads is stated by the run's
+    configuration (a literal reads none)."""
+    used: list[config.EnvSetting] = []
+
+    def lookup(e: ast.AST) -> config.EnvSetting | None:
+        found = main.setting_of(e)
+        if found is not None:
+            used.append(found)
+        return found
+
+    value = config.evaluate(expr, lookup)
+    if config.is_unknown(value):
+        return _UNDECIDED, False
+    return value, all(s.established for s in used)

@@ -31,11 +31,14 @@ Known gaps
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 
 from auditor.analysis import Analysis, scoring
+from auditor.analysis.channels import base_name, channel_state
 from auditor.findings import Finding, Level, Status
 from auditor.rule import Invalid, Rule, Valid
+from rules.causality import channel_level
 
 
 class TargetGatedMixing(Rule):
@@ -78,6 +81,21 @@ class TargetGatedMixing(Rule):
             """,
             note="gate reads the previous token; the slot is written before the update",
         ),
+        Valid(
+            """
+            WORD_TAU = 99.0
+            def hints(tokens, starts_word, table, ctx, top_prob, tau):
+                out = [0] * len(tokens)
+                for i, tok in enumerate(tokens):
+                    if top_prob[i] > tau and starts_word[tok]:
+                        out[i] = table.get(ctx, 0)
+                    table[ctx] = tok
+                return out
+            def run(tokens, starts_word, table, top_prob):
+                return hints(tokens, starts_word, table, 0, top_prob, WORD_TAU)
+            """,
+            note="legal look-alike: the branch needs a probability above a threshold of 99",
+        ),
     ]
     INVALID = [
         Invalid(
@@ -116,11 +134,66 @@ class TargetGatedMixing(Rule):
             lines=5,
             note="hint slot i written only when the token at i starts a word",
         ),
+        Invalid(
+            """
+            import os
+            WORD_TAU = float(os.environ.get("WORD_TAU", "0.65"))
+            def hints(tokens, starts_word, table, ctx, top_prob, tau):
+                out = [0] * len(tokens)
+                for i, tok in enumerate(tokens):
+                    if top_prob[i] > tau and starts_word[tok]:
+                        out[i] = table.get(ctx, 0)
+                    table[ctx] = tok
+                return out
+            def run(tokens, starts_word, table, top_prob):
+                return hints(tokens, starts_word, table, 0, top_prob, WORD_TAU)
+            """,
+            lines=7,
+            note="live twin: the threshold is 0.65",
+        ),
+        Invalid(
+            """
+            import os
+            WORD_TAU = float(os.environ.get("WORD_TAU", "99.0"))
+            def hints(tokens, starts_word, table, ctx, top_prob, tau):
+                out = [0] * len(tokens)
+                for i, tok in enumerate(tokens):
+                    if top_prob[i] > tau and starts_word[tok]:
+                        out[i] = table.get(ctx, 0)
+                    table[ctx] = tok
+                return out
+            def run(tokens, starts_word, table, top_prob):
+                return hints(tokens, starts_word, table, 0, top_prob, WORD_TAU)
+            """,
+            lines=7,
+            level=Level.REVIEW,
+            note="threshold 99 only by the code's default: gated, as the run may set WORD_TAU",
+        ),
     ]
 
     def check(self, a: Analysis) -> Iterator[Finding]:
         g = a.fact(scoring.build_gating)
-        for site in [*g.oracles, *g.target_weights, *g.gated_hints]:
+        for site in [*g.oracles, *g.target_weights]:
             finding = scoring.report(self, a, site.node, site.what)
             if finding is not None:
                 yield finding
+        # a gated hint channel is judged under the configuration its consumer runs with: the arrays
+        # one function fills under target gates form one channel (RULEBOOK C1-b legal look-alikes)
+        channels: dict[object, set[str]] = {}
+        for site in g.gated_hints:
+            channels.setdefault(site.fn, set()).update(_written(site.node))
+        for site in g.gated_hints:
+            skip, level, notes, suffix = channel_level(channel_state(a, site.fn, channels[site.fn]))
+            if skip:
+                continue
+            if notes:
+                notes.append(a.source.excerpt(site.node.lineno).strip())
+            finding = scoring.report(self, a, site.node, site.what + suffix, evidence=notes, level=level)
+            if finding is not None:
+                yield finding
+
+
+def _written(node: ast.AST) -> set[str]:
+    """Arrays a hint write stores into (``out[i] = ...`` → ``out``)."""
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", node)]
+    return {n for t in targets if (n := base_name(t)) is not None}

@@ -30,6 +30,7 @@ import ast
 from collections.abc import Iterator
 
 from auditor.analysis import Analysis
+from auditor.analysis.nodes import of_type, walk
 from auditor.findings import Finding, Level, Status
 from auditor.rule import Invalid, Rule, Valid
 
@@ -117,8 +118,8 @@ class CrossDocMixing(Rule):
 
     def check(self, a: Analysis) -> Iterator[Finding]:
         cache: dict[object, set[str]] = {}
-        for node in ast.walk(a.tree):
-            if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
+        for node in of_type(a.tree, ast.BinOp):
+            if not isinstance(node.op, ast.Add):  # type: ignore[attr-defined]
                 continue
             fn = a.owner(node)
             if fn not in cache:
@@ -140,8 +141,8 @@ def _shifted_names(a: Analysis, node: ast.AST) -> set[str]:
     fn = a.owner(node)
     if fn is None:
         return set()
-    return {t.id for n in ast.walk(fn.node) if isinstance(n, ast.Assign)
-            and any(_prev_slice(x) for x in ast.walk(n.value)) for t in n.targets if isinstance(t, ast.Name)}
+    return {t.id for n in a.walk(fn.node) if isinstance(n, ast.Assign)
+            and any(_prev_slice(x) for x in walk(n.value)) for t in n.targets if isinstance(t, ast.Name)}
 
 
 def _masked(a: Analysis, node: ast.AST) -> bool:
@@ -151,4 +152,4 @@ def _masked(a: Analysis, node: ast.AST) -> bool:
         fn = a.owner(node)
         scope = fn.node if fn is not None else a.tree
     return any(isinstance(n, ast.Compare) and any(isinstance(op, (ast.Eq, ast.NotEq)) for op in n.ops)
-               for n in ast.walk(scope))
+               for n in a.walk(scope))

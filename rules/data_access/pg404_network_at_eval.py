@@ -29,6 +29,7 @@ import ast
 from collections.abc import Iterator
 
 from auditor.analysis import Analysis
+from auditor.analysis.nodes import of_type, walk
 from auditor.findings import Finding, Level, Status
 from auditor.rule import Invalid, Rule, Valid
 
@@ -43,7 +44,7 @@ SCORING_CALLS = frozenset({"cross_entropy", "nll_loss", "backward", "log_softmax
 
 
 def _command_text(call: ast.Call) -> str:
-    return " ".join(n.value for a in call.args for n in ast.walk(a)
+    return " ".join(n.value for a in call.args for n in walk(a)
                     if isinstance(n, ast.Constant) and isinstance(n.value, str))
 
 
@@ -114,10 +115,9 @@ class NetworkAtEval(Rule):
         prep_only = not any(
             isinstance(n, ast.Call) and isinstance(n.func, (ast.Attribute, ast.Name))
             and (n.func.attr if isinstance(n.func, ast.Attribute) else n.func.id) in SCORING_CALLS
-            for n in ast.walk(a.tree))
-        for node in ast.walk(a.tree):
-            if not isinstance(node, ast.Call):
-                continue
+            for n in of_type(a.tree, ast.Call))
+        for node in of_type(a.tree, ast.Call):
+            assert isinstance(node, ast.Call)
             qual = a.qualname(node.func) or ""
             if qual.startswith(NETWORK_PREFIXES) or qual in {p.rstrip(".") for p in NETWORK_PREFIXES}:
                 what = f"network call `{qual}`"

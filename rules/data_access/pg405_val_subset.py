@@ -31,6 +31,7 @@ import re
 from collections.abc import Iterator
 
 from auditor.analysis import Analysis, config, scoring
+from auditor.analysis.nodes import of_type
 from auditor.analysis.scoring import _param_value
 from auditor.analysis.taint import path_of
 from auditor.findings import Finding, Level, Status
@@ -42,7 +43,7 @@ VAL_PATTERN = re.compile(r"(?<![A-Za-z])val_(?!bytes)")
 def _val_strings(a: Analysis) -> set[str]:
     """Names/attributes bound to the validation shard pattern."""
     out: set[str] = set()
-    for node in ast.walk(a.tree):
+    for node in of_type(a.tree, ast.Assign, ast.AnnAssign):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _has_val_const(node.value):
             for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
                 if isinstance(t, ast.Attribute):

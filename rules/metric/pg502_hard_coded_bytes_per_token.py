@@ -29,6 +29,7 @@ import math
 from collections.abc import Iterator
 
 from auditor.analysis import Analysis
+from auditor.analysis.nodes import of_type, walk
 from auditor.analysis.scoring import call_name
 from auditor.findings import Finding, Level, Status
 from auditor.rule import Invalid, Rule, Valid
@@ -83,7 +84,7 @@ class HardCodedBytesPerToken(Rule):
 
     def check(self, a: Analysis) -> Iterator[Finding]:
         seen: set[int] = set()
-        for node in ast.walk(a.tree):
+        for node in of_type(a.tree, ast.BinOp):
             if not (isinstance(node, ast.BinOp) and _is_ln2(node.right) and isinstance(node.op, (ast.Div, ast.Mult))):
                 continue
             top = node
@@ -92,10 +93,10 @@ class HardCodedBytesPerToken(Rule):
             if id(top) in seen:
                 continue
             seen.add(id(top))
-            ratios = [n for n in ast.walk(top) if n is not node.right and isinstance(n, ast.Constant)
+            ratios = [n for n in walk(top) if n is not node.right and isinstance(n, ast.Constant)
                       and isinstance(n.value, float) and n.value not in (1.0, 2.0) and 0.05 < n.value < 20
                       and not _is_ln2(n)]
-            ratios += [n for n in ast.walk(top) if isinstance(n, (ast.Name, ast.Attribute))
+            ratios += [n for n in walk(top) if isinstance(n, (ast.Name, ast.Attribute))
                        and (s := a.setting_of(n)) is not None and isinstance(s.default, float)]
             if ratios:
                 finding = self.report(a, top, f"bits are scaled by the constant `{ast.unparse(ratios[0])}` "

@@ -81,6 +81,27 @@ def evaluate(model, val_tokens, seq_len, base, lead, boundary):
 '''  # lines 26-38
 
 
+# a sliding-window evaluator: the loss reads `targets`, the byte LUT a second name for the same label slice
+_SLIDING = _LUTS.strip("\n") + "\n" + '''
+def evaluate(model, val_tokens, seq_len, base, lead, boundary, stride=64):
+    loss_sum, byte_sum = 0.0, 0.0
+    for ws in range(0, val_tokens.numel() - seq_len, stride):
+        chunk = val_tokens[ws:ws + seq_len + 1][None]
+        x_batch = chunk[:, :-1]
+        y_batch = chunk[:, 1:]
+        s = 0 if ws == 0 else seq_len - stride
+        logits = model(chunk[:, :-1])[:, s:]
+        targets = y_batch[:, s:].reshape(-1)
+        nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets, reduction="sum")
+        loss_sum += float(nll)
+        tgt = y_batch[:, s:].reshape(-1)
+        prev = x_batch[:, s:].reshape(-1)
+        tb = base[tgt].double() + (lead[tgt] & ~boundary[prev]).double()
+        byte_sum += float(tb.sum())
+    return loss_sum / math.log(2.0) / byte_sum
+'''  # the byte line is line 41
+
+
 def _case(tail: str) -> str:
     body = textwrap.indent(textwrap.dedent(tail).strip("\n"), "    ")
     return _LUTS.strip("\n") + "\n" + _EVAL_HEAD.strip("\n") + "\n" + body + "\n"
@@ -121,6 +142,8 @@ class BpbFormula(Rule):
                     count += y.numel()
                 return loss_sum / count / math.log(2.0)
             """, note="byte-level vocabulary (no tokenizer LUTs): one token is one byte"),
+        Valid(_SLIDING, note="legal look-alike: the byte LUT is indexed through a second name bound to the same "
+                             "label slice as the loss's targets"),
     ]
     INVALID = [
         Invalid(_case("""
@@ -144,6 +167,8 @@ def evaluate(model, val_tokens, seq_len, base, lead, boundary):
         byte_sum += float(base[x].sum())
     return loss_sum / math.log(2.0) / byte_sum
 ''', lines=34, note="bytes of the inputs x, not of the scored labels y"),
+        Invalid(_SLIDING.replace("tb = base[tgt].double() + (lead[tgt]", "tb = base[prev].double() + (lead[prev]"),
+                lines=41, note="sliding window: bytes of the inputs x_batch, not of the labels y_batch"),
         Invalid(_case("""
             if int(os.environ.get("REPORT_BITS_PER_TOKEN", "0")):
                 return loss_sum.item() / tok_count.item() / math.log(2.0)

@@ -19,10 +19,11 @@ How it is confirmed
     normalization probe (Σ_v q(v) = 1 ± 1e-3 at sampled positions).
 Ruling
     Maintainer ruling (C2, valerio-oai's #677 closures); Issue #1017 condition 2; RULEBOOK C2-b.
+    A 1-D hashed table read at a key with a candidate axis (``T[(ctx[:, None] * m + arange(V)[None, :]) % B]``,
+    built locally or returned by a local helper) gathers every candidate just the same.
 Known gaps
-    Rows gathered by hashing every candidate (``T[h(ctx, arange(V))]``) and tables not created in the
-    same file as 2-D arrays are not recognised; mixtures with non-constant weights (``a * P + b * Q``)
-    are not judged.
+    Candidate keys built in another module, and tables not created in this file, are not recognised;
+    mixtures with non-constant weights (``a * P + b * Q``) are not judged.
 """
 
 from __future__ import annotations
@@ -72,6 +73,18 @@ class WrongDenominator(Rule):
         ),
         Valid(
             """
+            import numpy as np
+            pair = np.zeros(1 << 20)
+            def score(lp, ctx, y, beta):
+                cand = (ctx[:, None] * 31 + np.arange(1024)[None, :]) % (1 << 20)
+                row = pair[cand] + beta / 1024
+                q = row / row.sum(-1, keepdims=True)
+                return -np.log(0.8 * np.exp(lp[np.arange(len(y)), y]) + 0.2 * q[np.arange(len(y)), y])
+            """,
+            note="legal look-alike: hashed candidate gather divided by its summed mass",
+        ),
+        Valid(
+            """
             import torch
             import torch.nn.functional as F
             def score(logits, r, y):
@@ -99,6 +112,19 @@ class WrongDenominator(Rule):
             """,
             lines=9,
             note="smoothing spread over V but the denominator adds beta once",
+        ),
+        Invalid(
+            """
+            import numpy as np
+            pair = np.zeros(1 << 20)
+            ctx_total = np.zeros(1 << 20)
+            def score(lp, ctx, y, beta):
+                cand = (ctx[:, None] * 31 + np.arange(1024)[None, :]) % (1 << 20)
+                q = (pair[cand] + beta / 1024) / (ctx_total[ctx][:, None] + beta)
+                return -np.log(0.8 * np.exp(lp[np.arange(len(y)), y]) + 0.2 * q[np.arange(len(y)), y])
+            """,
+            lines=6,
+            note="hashed candidate gather divided by the context count plus beta",
         ),
         Invalid(
             """

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 
 from auditor.analysis import Analysis, roles
 from auditor.analysis.events import Kind, build_events
+from auditor.analysis.nodes import walk
 from auditor.findings import Finding, Level, Status
 from auditor.rule import Invalid, Rule, Valid
 
@@ -119,7 +120,7 @@ class MultiPassRescoring(Rule):
 def _selections(a: Analysis, fn) -> list[ast.AST]:
     root = a.tree if fn is None else fn.node
     out: list[ast.AST] = []
-    for node in ast.walk(root):
+    for node in a.walk(root):
         if isinstance(node, ast.Call) and a.qualname(node.func) in roles.SELECT_CALLS:
             out.append(node)
         elif isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and len(node.test.ops) == 1:
@@ -140,9 +141,9 @@ def _collects_several(a: Analysis, fn, operand: ast.AST, score_calls: set[int]) 
     root = a.tree if fn is None else fn.node
     name = ast.unparse(operand)
     appends = [
-        n for n in ast.walk(root)
+        n for n in a.walk(root)
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "append"
-        and ast.unparse(n.func.value) == name and any(id(c) in score_calls for c in ast.walk(n))
+        and ast.unparse(n.func.value) == name and any(id(c) in score_calls for c in walk(n))
     ]
     in_loop = any(isinstance(p, (ast.For, ast.While)) for n in appends for p in a.ancestors(n))
     return len(appends) >= 2 or in_loop
