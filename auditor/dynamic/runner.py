@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from collections.abc import Mapping
@@ -104,6 +105,19 @@ def _blocked(ctx_base: RunResult, view: TapeView, headline: Pass | None) -> str 
     return "the run printed no headline val_bpb line with captured scores"
 
 
+_NO_SUCH_FILE = re.compile(r"No such file or directory: '([^'/][^']*)'")
+
+
+def _own_missing_file(run: RunResult, text: str) -> str | None:
+    """The relative file whose absence stopped the run, when the script itself names it (it writes it
+    on another path, e.g. training before a ``TTT_ONLY`` evaluation); else None."""
+    exc = run.exception
+    m = _NO_SUCH_FILE.search(exc["msg"]) if exc is not None and exc["type"] == "FileNotFoundError" else None
+    if m is None or (f'"{m.group(1)}"' not in text and f"'{m.group(1)}'" not in text):
+        return None
+    return m.group(1)
+
+
 def probe_classes() -> list[type[Probe]]:
     from auditor.registry import catalog
 
@@ -143,6 +157,15 @@ def run_dynamic(loaded: Loaded, static_findings: list[Finding], options: Dynamic
     files[SCRIPT_NAME] = text.encode("utf-8")
     with Sandbox(files, data, {**run_env, **cfg.env}, opts.limits) as sb:
         base = sb.run("base", wall_s=opts.wall_s)
+        missing = _own_missing_file(base, text) if run_env else None
+        if missing is not None:
+            # a two-stage run: the scored command loads what a training run of the same script writes
+            first = sb.run("stage1", wall_s=opts.wall_s, overrides=cfg.env)
+            if first.rc == 0 and (sb.work / missing).exists():
+                sb.adopt()
+                notes.append(f"two-stage run: the scored configuration loads {missing}, which a first run on the "
+                             "code's defaults wrote")
+                base = sb.run("base", wall_s=opts.wall_s)
         view = TapeView(base.tape)
         reported = view.reported()
         headline = view.headline_pass()

@@ -222,8 +222,16 @@ class Sandbox:
         path.write_text(json.dumps(config))
         return path
 
-    def run(self, tag: str = "base", fork: dict | None = None, wall_s: float | None = None) -> RunResult:
-        """Run the script once, in the work tree as it was before any run, under a run id of its own."""
+    def adopt(self) -> None:
+        """Make the work tree as the last run left it the starting state of every later run (a first
+        stage's artifact, which the scored configuration loads instead of training)."""
+        shutil.rmtree(self.pristine)
+        shutil.copytree(self.work, self.pristine, symlinks=True)
+
+    def run(self, tag: str = "base", fork: dict | None = None, wall_s: float | None = None,
+            overrides: dict[str, str] | None = None) -> RunResult:
+        """Run the script once, in the work tree as it was before any run, under a run id of its own;
+        ``overrides`` replaces the sandbox's environment settings for this run."""
         if self.runs:
             shutil.rmtree(self.work)
             shutil.copytree(self.pristine, self.work, symlinks=True)
@@ -236,7 +244,8 @@ class Sandbox:
         killed = None
         peak = 0
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            env = {**self.env, "RUN_ID": f"{self.env['RUN_ID']}_{tag}"} if self.runs > 1 else self.env
+            env = self.env if overrides is None else self._env(overrides)
+            env = {**env, "RUN_ID": f"{env['RUN_ID']}_{tag}"} if self.runs > 1 else env
             proc = subprocess.Popen(cmd, cwd=self.work, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                     preexec_fn=_limits(self.limits))
             while proc.poll() is None:

@@ -23,6 +23,8 @@ HEAD_DIM = 16
 ITERATIONS = 3
 _UNFOLDED = 10**9
 
+_SEQ_SCHEDULE = re.compile(r"SEQ(_LEN)?_SCHEDULE$")
+_LENGTH = re.compile(r"(?<![\d.])\d{3,}(?![\d.])")  # integers of 3+ digits: lengths, not fractions
 _LAYER_INDEX = re.compile(r"(LOOP|RECUR|PARALLEL|SKIP|XSA|VE|LAYER).*(START|END|IDX|INDEX|FROM|AT_LAYER)|(START|END)_LAYER")
 
 
@@ -63,6 +65,10 @@ def derive(settings: Iterable[EnvSetting], vocab_size: int) -> TinyConfig:
         v = _int(s)
         if env == "VOCAB_SIZE":
             put(env, vocab_size, "probe tokenizer")
+            continue
+        if _SEQ_SCHEDULE.search(env) and isinstance(s.default, str) and s.default:
+            # the schedule's lengths must stay within the shrunk TRAIN_SEQ_LEN (scripts check the maximum)
+            put(env, _LENGTH.sub(lambda m: str(min(int(m.group()), SEQ_LEN)), s.default), "short sequences")
             continue
         if v is None:
             if s.known or s.default is not None:

@@ -43,6 +43,12 @@ def test_tiny_config_shrinks_sizes_keeps_flags_and_layer_indices() -> None:
                        "VOCAB_SIZE": "384", "TRAIN_BATCH_TOKENS": "1024"}
 
 
+def test_tiny_config_shrinks_the_lengths_in_a_sequence_schedule() -> None:
+    schedule = EnvSetting("train_seq_schedule", "TRAIN_SEQ_SCHEDULE", "1024@0.3,2048@1.0", 4)
+    assert derive([schedule, _setting("TRAIN_SEQ_LEN", 2048)], 384).env == {
+        "TRAIN_SEQ_SCHEDULE": "128@0.3,128@1.0", "TRAIN_SEQ_LEN": "128"}
+
+
 def _score(i: int, pos: list[int], nll: list[float], grad: bool = False) -> dict:
     return {"i": i, "kind": "SCORE", "line": 10 + i, "pos": pos, "nll": nll, "grad": grad}
 
@@ -368,3 +374,16 @@ def test_hashed_tables_keep_the_scored_runs_tokens_per_bucket() -> None:
                      "hashed table size 2**23 -> 512 at lines [2] (the scored run's tokens per bucket)"]
     assert (scaled(2**24, 4096), scaled(2**18, 4096)) == (1024, 64)
     assert shrink_tables("x = (\n", 4096) == ("x = (\n", [])
+
+
+@pytest.mark.slow
+def test_a_two_stage_run_starts_from_what_the_default_path_writes() -> None:
+    """The scored command sets EVAL_ONLY=1, which loads the model a training run of the same script saves."""
+    from auditor.dynamic.runner import run_dynamic
+    from tests.dynamic.conftest import FIXTURES, PLAIN, loaded_for
+
+    findings = run_dynamic(loaded_for(FIXTURES / "legal_two_stage.py"), [], PLAIN, {"EVAL_ONLY": "1"})
+    run = next(f for f in findings if f.code == "PG800")
+    assert run.data["outcome"] == "PASS"
+    assert ("two-stage run: the scored configuration loads stage1_model.pt, which a first run on the code's defaults "
+            "wrote") in run.evidence
