@@ -129,8 +129,8 @@ def _sota(args: argparse.Namespace) -> Sota | None:
     return None
 
 
-def _emit(args: argparse.Namespace, results: list[InputResult]) -> int:
-    ctx = ReportContext(fail_on=args.fail_on)
+def _emit(args: argparse.Namespace, results: list[InputResult], root: Path | None = None) -> int:
+    ctx = ReportContext(fail_on=args.fail_on) if root is None else ReportContext(root=root, fail_on=args.fail_on)
     text = render(args.format, results, ctx)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +198,7 @@ def run_pr(args: argparse.Namespace) -> int:
     # what the report cannot show as a finding (the empty-tree comparison, files the clone lacks)
     for line in notices:
         print(f"pgolf-audit: note: {line}", file=sys.stderr)
-    return _emit(args, results)
+    return _emit(args, results, root=args.repo)  # paths as the repository names them (SARIF, annotations)
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:

@@ -266,8 +266,9 @@ def audit_pr(repo: Path, base: str, head: str, full: bool = True, dynamic: bool 
     notices = notices if notices is not None else []
     commit = resolve_commit(repo, head)
     since = merge_base(repo, resolve_commit(repo, base), commit)
-    if since.note:
-        notices.append(since.note.replace(commit[:12], head, 1))
+    if since.note:  # said with the names the user gave
+        since = Base(since.tree, f"{head} shares no history with {base}: compared with the empty tree")
+        notices.append(since.note)
     changes = pr_changes(repo, since, commit)
     git_info: dict[str, Any] = {"base": base, "head": head, "commit": commit, "compared_with": since.tree}
     if since.note:
