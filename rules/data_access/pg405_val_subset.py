@@ -42,7 +42,7 @@ VAL_PATTERN = re.compile(r"(?<![A-Za-z])val_(?!bytes)")
 def _val_strings(a: Analysis) -> set[str]:
     """Names/attributes bound to the validation shard pattern."""
     out: set[str] = set()
-    for node in ast.walk(a.tree):
+    for node in a.walk(a.tree):  # the shared node list: a fresh ``ast.walk`` cost ~0.1 s per real file
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _has_val_const(node.value):
             for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
                 if isinstance(t, ast.Attribute):
