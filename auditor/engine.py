@@ -146,7 +146,7 @@ def _audit_folder(folder: Path, options: AuditOptions, result: InputResult) -> N
     loaded = _audit_file(folder / MAIN_SCRIPT, options, result, dynamic=dynamic, run_config=run_config)
     try:
         package_findings, extra = verify_folder(
-            folder, select=options.effective_select, ignore=options.effective_ignore
+            folder, select=options.effective_select, ignore=options.effective_ignore, loaded=loaded
         )
     except FolderError as exc:
         raise CannotAudit(str(exc)) from exc

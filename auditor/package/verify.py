@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.findings import Finding, Source
 from auditor.package.check import Context, Sota, all_package_checks
 from auditor.package.folder import RecordFolder, load_folder
 from auditor.registry import code_selected
 from rules.meta.pg950_check_crashed import CheckCrashed
+
+if TYPE_CHECKING:
+    from auditor.decode import Loaded
 
 
 class FolderError(ValueError):
@@ -29,13 +32,15 @@ def verify_folder(
     bpb_tolerance: float = 1e-5,
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
+    loaded: Loaded | None = None,
 ) -> tuple[list[Finding], dict[str, Any]]:
-    """Run the package checks on ``folder``; findings carry ``Source.PACKAGE`` and a file + line."""
+    """Run the package checks on ``folder``; findings carry ``Source.PACKAGE`` and a file + line.
+    ``loaded``: the static stage's load of the folder's script, reused instead of decoding it again."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FolderError(f"{folder}: not a directory")
     try:
-        model = load_folder(folder)
+        model = load_folder(folder, loaded)
     except OSError as exc:
         raise FolderError(f"{folder}: cannot read: {exc}") from exc
     ctx = Context(model, sota=sota, bpb_tolerance=bpb_tolerance)
