@@ -68,8 +68,7 @@ def discover(paths: Sequence[Path]) -> list[Path]:
 
 @contextmanager
 def _alarm(seconds: float | None) -> Iterator[None]:
-    usable = seconds and seconds > 0 and threading.current_thread() is threading.main_thread()
-    if not usable:
+    if seconds is None or seconds <= 0 or threading.current_thread() is not threading.main_thread():
         yield
         return
 

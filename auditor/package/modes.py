@@ -267,8 +267,9 @@ def audit_pr(repo: Path, base: str, head: str, full: bool = True, dynamic: bool 
     commit = resolve_commit(repo, head)
     since = merge_base(repo, resolve_commit(repo, base), commit)
     if since.note:  # said with the names the user gave
-        since = Base(since.tree, f"{head} shares no history with {base}: compared with the empty tree")
-        notices.append(since.note)
+        note = f"{head} shares no history with {base}: compared with the empty tree"
+        since = Base(since.tree, note)
+        notices.append(note)
     changes = pr_changes(repo, since, commit)
     git_info: dict[str, Any] = {"base": base, "head": head, "commit": commit, "compared_with": since.tree}
     if since.note:
