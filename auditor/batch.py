@@ -43,6 +43,7 @@ def discover(paths: Sequence[Path]) -> list[Path]:
     """The inputs named by ``paths``: files as given; a folder holding ``train_gpt.py`` as one record
     folder; any other folder searched for record folders and for loose ``*.py`` files outside them."""
     found: list[Path] = []
+    empty: list[Path] = []
     for path in paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or directory")
@@ -59,7 +60,12 @@ def discover(paths: Sequence[Path]) -> list[Path]:
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
             found.extend(here / f for f in sorted(files) if f.endswith(".py"))
         if len(found) == before:
-            raise UsageError(f"{path}: no Python files or record folders (with {MAIN_SCRIPT}) found")
+            empty.append(path)
+    if empty and not found:
+        raise UsageError(f"{empty[0]}: no Python files or record folders (with {MAIN_SCRIPT}) found")
+    # beside other inputs, a folder with nothing to audit is an input of its own (its ERROR says why),
+    # so one such folder does not stop a whole batch
+    found += empty
     unique: dict[str, Path] = {}
     for p in found:
         unique.setdefault(os.path.realpath(p), p)

@@ -126,11 +126,12 @@ def tool_errors(result: dict) -> list[str]:
 
 
 def normalise(message: str, roots: Iterable[str]) -> str:
+    """The message without the scratch folder and the input's own path, so equal causes group together."""
+    message = re.sub(r"\S*/pr-\d+/", "", message)
     for root in roots:
         message = message.replace(root, "")
-    message = re.sub(r"/pr-\d+/", "/", message)
+    message = re.sub(r"records/\S*/(?=[^/\s]+:)", "", message)  # ``records/<track>/<name>/train_gpt.py: x``
     message = re.sub(r"line \d+", "line N", message)
-    message = re.sub(r"records/[^ :]+", "records/…", message)
     return message[:200]
 
 
@@ -143,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prs", help="only these PR numbers, comma-separated")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per input (default 120)")
     parser.add_argument("--out", type=Path, help="write every result (JSON lines) here")
+    parser.add_argument("--stages", type=int, default=30, metavar="N",
+                        help="then time the stages (CPU s) on N folders spread over the queue, in this process (0: skip)")
     args = parser.parse_args(argv)
     console = Console(stderr=True)
     only = {int(n) for n in args.prs.split(",")} if args.prs else None
@@ -186,8 +189,10 @@ def _sweep(args: argparse.Namespace, console: Console, heads: list[tuple[int, st
             got, err = run_cli([p for _, p in chunk], args.jobs, reports / f"batch-{k}.json", args.timeout)
             if not got:
                 batch_errors.append(f"batch {k // args.batch}: {err}")
-            for (pr, _), r in zip(chunk, got):
-                r["pr"] = pr.number
+            for r in got:  # a folder may expand into several inputs: the PR is read from the path
+                found = re.search(r"pr-(\d+)/", r["path"])
+                r["pr"] = int(found.group(1)) if found else 0
+                r["path"] = r["path"][found.end():] if found else r["path"]
                 results.append(r)
             bar.advance(task, len(chunk))
     audit_seconds = time.perf_counter() - audit_started
@@ -198,7 +203,58 @@ def _sweep(args: argparse.Namespace, console: Console, heads: list[tuple[int, st
             for r in results:
                 fh.write(json.dumps(r) + "\n")
     _print_summary(console, prs, inputs, present, results, batch_errors, materialised, audit_seconds, total, scratch)
+    folders = [p for _, p in present if (p / "train_gpt.py").is_file()]
+    if args.stages and folders:
+        step = max(1, len(folders) // args.stages)
+        stage_times(folders[::step][: args.stages])
     return 1 if batch_errors or any(tool_errors(r) for r in results) else 0
+
+
+def stage_times(folders: list[Path]) -> None:
+    """Where a folder audit's CPU time goes: CLI start-up (a fresh process), decode + parse, the
+    analysis index, the static rules (with the facts they build), the package stage."""
+    import auditor.analysis as analysis
+    import auditor.engine as engine
+    from auditor import registry
+    from auditor.engine import AuditOptions, audit
+
+    out = Console(width=160)
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import auditor.cli; from auditor import registry; registry.catalog()"],
+                   env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), check=True)
+    startup = time.perf_counter() - t
+    spent: Counter[str] = Counter()
+
+    def timed(name: str, fn):  # type: ignore[no-untyped-def]
+        def wrap(*a, **k):  # type: ignore[no-untyped-def]
+            t0 = time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[name] += time.process_time() - t0
+        return wrap
+
+    saved = (engine.load, engine.verify_folder, engine.static_findings, analysis.Analysis.__init__)
+    engine.load = timed("decode + parse", engine.load)
+    engine.verify_folder = timed("package stage", engine.verify_folder)
+    engine.static_findings = timed("static stage", engine.static_findings)
+    analysis.Analysis.__init__ = timed("  of which the analysis index", analysis.Analysis.__init__)  # type: ignore[method-assign]
+    try:
+        registry.catalog()
+        audit(folders[0], AuditOptions(dynamic=False))  # warm: imports, caches
+        spent.clear()
+        t0 = time.process_time()
+        for folder in folders:
+            audit(folder, AuditOptions(dynamic=False))
+        total = time.process_time() - t0
+    finally:
+        engine.load, engine.verify_folder, engine.static_findings, analysis.Analysis.__init__ = saved  # type: ignore[method-assign]
+    n = len(folders)
+    out.print(f"[bold]stages[/] (CPU s per folder over {n} folders, one process): total {total / n:.3f}")
+    out.print(f"  CLI start-up (once per batch, wall): {startup:.2f} s")
+    for name in ("decode + parse", "static stage", "  of which the analysis index", "package stage"):
+        out.print(f"  {name:32s} {spent[name] / n:.3f}")
+    out.print(f"  {'rules (static stage - index)':32s} {(spent['static stage'] - spent['  of which the analysis index']) / n:.3f}")
 
 
 def _print_summary(console: Console, prs: list[Pr], inputs: list, present: list, results: list[dict],
@@ -231,8 +287,7 @@ def _print_summary(console: Console, prs: list[Pr], inputs: list, present: list,
         for message in tool_errors(r):
             tools[normalise(message, roots)].append(r["pr"])
         if r["error"] and COULD_NOT_AUDIT.search(r["error"]):
-            where = r["path"].split(f"pr-{r['pr']}/", 1)[-1]
-            cannot[normalise(r["error"], roots + [where])].append(f"#{r['pr']} {where}")
+            cannot[normalise(r["error"], roots + [r["path"]])].append(f"#{r['pr']} {r['path']}")
     out.print(f"[bold]tool errors[/]: {sum(map(len, tools.values()))}")
     for message, numbers in sorted(tools.items(), key=lambda kv: -len(kv[1])):
         out.print(f"  {len(numbers):4d}  {message}  (PRs {', '.join(map(str, sorted(set(numbers))[:10]))})")

@@ -38,3 +38,23 @@ def test_a_changed_catalog_gets_a_fresh_pool(tmp_path: Path) -> None:
     finally:
         ValSubset.check = original  # type: ignore[method-assign]
     assert len(after) == 1 and after != before
+
+
+def test_a_folder_with_nothing_to_audit_does_not_stop_the_batch(tmp_path: Path, capsys) -> None:
+    import json
+
+    from auditor.cli import main
+
+    (tmp_path / "ok.py").write_text("x = 1\n")
+    rust = tmp_path / "rust_only"
+    rust.mkdir()
+    (rust / "main.rs").write_text("fn main() {}\n")
+    code = main([str(tmp_path / "ok.py"), str(rust), "--no-dynamic", "--format", "json"])
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert code == 2
+    assert [(Path(i["path"]).name, i["verdict"], i["error"]) for i in report["inputs"]] == [
+        ("ok.py", "PASS", None), ("rust_only", "ERROR", f"{rust}: a folder to audit must contain train_gpt.py")]
+    assert err == f"pgolf-audit: error: {rust}: a folder to audit must contain train_gpt.py\n"
+    assert main([str(rust)]) == 2  # alone, it is still a usage error
+    assert capsys.readouterr().err == f"pgolf-audit: error: {rust}: no Python files or record folders (with train_gpt.py) found\n"
