@@ -1,6 +1,6 @@
 """Every PR head ever proposed, audited through the CLI: the maintainer's whole queue (issue 16).
 
-    python benchmarks/pr_sweep.py REPO [--batch 50] [--jobs 2] [--limit N] [--prs 123,456] [--out FILE]
+    python benchmarks/pr_sweep.py REPO [--batch 50] [--jobs 1] [--concurrent 2] [--limit N] [--prs 123,456] [--out FILE]
 
 REPO is a clone or bare mirror of openai/parameter-golf that holds the PR heads (``refs/pull/N/head``).
 For every PR head the sweep (1) compares it with its merge base with the default branch (the empty tree
@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -139,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("repo", type=Path)
     parser.add_argument("--batch", type=int, default=50, help="inputs per CLI run (default 50)")
-    parser.add_argument("--jobs", type=int, default=2, help="workers per CLI run (default 2)")
+    parser.add_argument("--jobs", type=int, default=1, help="workers per CLI run (default 1)")
+    parser.add_argument("--concurrent", type=int, default=2, help="CLI runs at once (default 2)")
     parser.add_argument("--limit", type=int, help="only the first N PR heads (by number)")
     parser.add_argument("--prs", help="only these PR numbers, comma-separated")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per input (default 120)")
@@ -180,21 +182,29 @@ def _sweep(args: argparse.Namespace, console: Console, heads: list[tuple[int, st
     results: list[dict] = []
     batch_errors: list[str] = []
     audit_started = time.perf_counter()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     reports = scratch / "reports"
     reports.mkdir()
-    with Progress(*columns, console=console, transient=False) as bar:
+    chunks = [present[k:k + args.batch] for k in range(0, len(present), args.batch)]
+
+    def one(k: int) -> tuple[int, list[dict], str]:
+        got, err = run_cli([p for _, p in chunks[k]], args.jobs, reports / f"batch-{k}.json", args.timeout)
+        return k, got, err
+
+    # ``--concurrent`` CLI runs at once: one starts up (imports, ~1 s) while another audits
+    with Progress(*columns, console=console, transient=False) as bar, ThreadPoolExecutor(args.concurrent) as pool:
         task = bar.add_task("auditing inputs", total=len(present))
-        for k in range(0, len(present), args.batch):
-            chunk = present[k:k + args.batch]
-            got, err = run_cli([p for _, p in chunk], args.jobs, reports / f"batch-{k}.json", args.timeout)
+        for k, got, err in pool.map(one, range(len(chunks))):
             if not got:
-                batch_errors.append(f"batch {k // args.batch}: {err}")
+                batch_errors.append(f"batch {k}: {err}")
             for r in got:  # a folder may expand into several inputs: the PR is read from the path
                 found = re.search(r"pr-(\d+)/", r["path"])
                 r["pr"] = int(found.group(1)) if found else 0
                 r["path"] = r["path"][found.end():] if found else r["path"]
                 results.append(r)
-            bar.advance(task, len(chunk))
+            bar.advance(task, len(chunks[k]))
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     audit_seconds = time.perf_counter() - audit_started
     total = time.perf_counter() - started
 
@@ -203,6 +213,9 @@ def _sweep(args: argparse.Namespace, console: Console, heads: list[tuple[int, st
             for r in results:
                 fh.write(json.dumps(r) + "\n")
     _print_summary(console, prs, inputs, present, results, batch_errors, materialised, audit_seconds, total, scratch)
+    Console(width=160).print(
+        f"[bold]CPU[/]: the CLI runs used {cpu:.1f} CPU s ({cpu / max(1, len(results)):.3f} per input): on 2 otherwise idle "
+        f"cores the audit takes about {cpu / 2:.0f} s, {2 * len(results) / cpu if cpu else 0:.2f} inputs/s")
     folders = [p for _, p in present if (p / "train_gpt.py").is_file()]
     if args.stages and folders:
         step = max(1, len(folders) // args.stages)
