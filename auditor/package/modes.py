@@ -20,11 +20,12 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from auditor.findings import InputResult, Level, Verdict
 from auditor.package.check import Sota
@@ -153,25 +154,53 @@ def write_tree(repo: Path, commit: str, paths: Sequence[str], dest: Path, skippe
         blobs.append((mode, oid, path))
     if not blobs:
         return []
-    out = git(repo, "cat-file", "--batch", input="".join(f"{oid}\n" for _, oid, _ in blobs).encode())
+    # streamed, one object at a time, so a large file (a model, a dataset) never sits in memory whole
+    try:
+        proc = subprocess.Popen(["git", "-C", str(repo), "cat-file", "--batch"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except FileNotFoundError as exc:
+        raise GitError("git is not on PATH") from exc
+    assert proc.stdin is not None and proc.stdout is not None
+    feeder = threading.Thread(target=_feed, args=(proc.stdin, [oid for _, oid, _ in blobs]), daemon=True)
+    feeder.start()
     written: list[str] = []
-    pos = 0
-    for mode, oid, path in blobs:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].decode(errors="replace").split()
-        pos = end + 1
-        if len(header) < 3 or header[1] == "missing":
-            skipped.append(Skipped(path, "its content is not in this clone (a partial or shallow snapshot)"))
-            continue
-        size = int(header[2])
-        target = dest / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(out[pos:pos + size])
-        if mode == "100755":
-            target.chmod(0o755)
-        pos += size + 1  # the content is followed by a newline
-        written.append(path)
+    try:
+        for mode, oid, path in blobs:
+            header = proc.stdout.readline().decode(errors="replace").split()
+            if len(header) < 3 or header[1] == "missing":
+                skipped.append(Skipped(path, "its content is not in this clone (a partial or shallow snapshot)"))
+                continue
+            target = dest / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("wb") as fh:
+                _copy(proc.stdout, fh, int(header[2]))
+            proc.stdout.read(1)  # the newline after the content
+            if mode == "100755":
+                target.chmod(0o755)
+            written.append(path)
+    finally:
+        proc.stdout.close()
+        feeder.join()
+        proc.wait()
     return written
+
+
+def _feed(stdin: IO[bytes], oids: list[str]) -> None:
+    try:
+        for oid in oids:
+            stdin.write(f"{oid}\n".encode())
+        stdin.close()
+    except (BrokenPipeError, ValueError):  # git stopped reading (it failed): the reader sees the end
+        pass
+
+
+def _copy(src: IO[bytes], dst: IO[bytes], size: int) -> None:
+    while size > 0:
+        chunk = src.read(min(size, 1 << 20))
+        if not chunk:
+            raise GitError("git cat-file stopped before the end of a file")
+        dst.write(chunk)
+        size -= len(chunk)
 
 
 def _safe(path: str) -> bool:
