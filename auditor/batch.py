@@ -4,11 +4,13 @@ One input's problem is that input's ERROR verdict, never the batch's crash: the 
 bad input and rule bugs into ERROR; here a per-input timeout (SIGALRM inside the worker) and a worker
 process that dies (killed for memory, a crash in native code) are turned into ERROR too. When a worker
 dies the pool cannot say which input killed it, so the inputs it left unfinished are re-run one per
-fresh single-worker pool, where a second crash is attributable.
+fresh single-worker pool, where a second crash is attributable. The pool is kept for the process's
+next batch (PR and leaderboard modes call ``run_batch`` more than once; workers keep their caches).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import threading
@@ -41,6 +43,7 @@ def discover(paths: Sequence[Path]) -> list[Path]:
     """The inputs named by ``paths``: files as given; a folder holding ``train_gpt.py`` as one record
     folder; any other folder searched for record folders and for loose ``*.py`` files outside them."""
     found: list[Path] = []
+    empty: list[Path] = []
     for path in paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or directory")
@@ -57,7 +60,12 @@ def discover(paths: Sequence[Path]) -> list[Path]:
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
             found.extend(here / f for f in sorted(files) if f.endswith(".py"))
         if len(found) == before:
-            raise UsageError(f"{path}: no Python files or record folders (with {MAIN_SCRIPT}) found")
+            empty.append(path)
+    if empty and not found:
+        raise UsageError(f"{empty[0]}: no Python files or record folders (with {MAIN_SCRIPT}) found")
+    # beside other inputs, a folder with nothing to audit is an input of its own (its ERROR says why),
+    # so one such folder does not stop a whole batch
+    found += empty
     unique: dict[str, Path] = {}
     for p in found:
         unique.setdefault(os.path.realpath(p), p)
@@ -66,8 +74,7 @@ def discover(paths: Sequence[Path]) -> list[Path]:
 
 @contextmanager
 def _alarm(seconds: float | None) -> Iterator[None]:
-    usable = seconds and seconds > 0 and threading.current_thread() is threading.main_thread()
-    if not usable:
+    if seconds is None or seconds <= 0 or threading.current_thread() is not threading.main_thread():
         yield
         return
 
@@ -132,6 +139,47 @@ def run_batch(
     return [results[i] for i in range(len(paths))]
 
 
+#: the worker pool kept between ``run_batch`` calls of one process (workers keep their imports and
+#: caches), per worker count and per state of the rule catalog the workers were forked with
+_shared: dict[tuple[int, tuple], ProcessPoolExecutor] = {}
+
+
+def _catalog_state() -> tuple:
+    """What forked workers inherit and must match: the rules and their check functions (a caller, such
+    as a test, that swaps them gets a fresh pool)."""
+    from auditor import registry
+
+    return tuple((r.code, id(r.check)) for r in registry.all_rules())
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    key = (workers, _catalog_state())
+    pool = _shared.get(key)
+    if pool is None:
+        for stale in [k for k in _shared if k[0] == workers]:
+            _discard(stale)
+        pool = _shared[key] = ProcessPoolExecutor(max_workers=workers)
+    return pool
+
+
+def _discard(key: tuple[int, tuple] | int) -> None:
+    for k in [k for k in _shared if k == key or k[0] == key]:
+        _shared.pop(k).shutdown(wait=False, cancel_futures=True)
+
+
+@atexit.register
+def _close_pools() -> None:
+    for workers in list(_shared):
+        _discard(workers)
+
+
+def _size(path: Path) -> int:
+    try:
+        return (path / MAIN_SCRIPT if path.is_dir() else path).stat().st_size
+    except OSError:
+        return 0
+
+
 def _pool_run(
     todo: dict[int, Path],
     options: AuditOptions,
@@ -140,20 +188,30 @@ def _pool_run(
     results: dict[int, InputResult],
     advance: Callable[[InputResult], None],
 ) -> list[int]:
-    """Run ``todo`` on a fresh pool; return the indices left unfinished because a worker died."""
+    """Run ``todo`` on the shared pool of ``workers`` processes; return the indices left unfinished
+    because a worker died (the broken pool is dropped, the next call starts a fresh one)."""
     broken: list[int] = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures: dict[Future[InputResult], int] = {pool.submit(audit_one, p, options, timeout): i for i, p in todo.items()}
-        for future in as_completed(futures):
-            i = futures[future]
-            try:
-                results[i] = future.result()
-            except BrokenProcessPool:
-                broken.append(i)
-                continue
-            except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result: this input's ERROR
-                results[i] = InputResult(path=str(todo[i]), sha256=None, error=f"internal error: {type(exc).__name__}: {exc}")
-            advance(results[i])
+    pool = _pool(workers)
+    # biggest scripts first, so the last inputs of a batch are short ones and no worker idles long at the end
+    order = sorted(todo.items(), key=lambda item: -_size(item[1]))
+    try:
+        futures: dict[Future[InputResult], int] = {pool.submit(audit_one, p, options, timeout): i for i, p in order}
+    except BrokenProcessPool:  # a worker of the previous call died after it finished
+        _discard(workers)
+        pool = _pool(workers)
+        futures = {pool.submit(audit_one, p, options, timeout): i for i, p in order}
+    for future in as_completed(futures):
+        i = futures[future]
+        try:
+            results[i] = future.result()
+        except BrokenProcessPool:
+            broken.append(i)
+            continue
+        except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result: this input's ERROR
+            results[i] = InputResult(path=str(todo[i]), sha256=None, error=f"internal error: {type(exc).__name__}: {exc}")
+        advance(results[i])
+    if broken:
+        _discard(workers)
     return sorted(broken)
 
 

@@ -198,31 +198,49 @@ def _emit(args: argparse.Namespace, results: list[InputResult], ctx: ReportConte
 def _audit_git_ref(
     ref: str, repo: Path, paths: Sequence[Path], options: AuditOptions, args: argparse.Namespace, progress: bool, err: Console
 ) -> list[InputResult]:
-    """PATHs as they are at ``ref``; with no PATH, every record folder ``ref`` adds or changes under
-    ``records/`` since its merge base with the default branch (a PR head). Files are extracted into a
-    scratch folder (the checkout is never touched) and reported under their repository paths."""
+    """PATHs as they are at ``ref``; with no PATH, every input ``ref`` changes code in under ``records/``
+    since its merge base with the default branch (a PR head; the empty tree when it shares no history).
+    Files are written one by one into a scratch folder (the checkout is never touched; a file the clone
+    lacks is skipped with a notice on stderr) and reported under their repository paths."""
     from auditor.package import modes
 
+    notices: list[str] = []
     try:
         try:
-            commit = modes.git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
+            commit = modes.resolve_commit(repo, ref)
         except modes.GitError as exc:
             raise UsageError(f"unknown git ref {ref!r} in {repo} ({exc})") from exc
         if paths:
             rels = [(Path(os.path.relpath(p, repo)) if p.is_absolute() else p).as_posix() for p in paths]
+            skipped: list[modes.Skipped] = []
+            with modes.materialized(repo, commit, rels, skipped) as scratch:
+                missing = [r for r in rels if not (scratch / r).exists()]
+                if missing and not any(k.path == missing[0] or k.path.startswith(missing[0] + "/") for k in skipped):
+                    raise UsageError(f"{missing[0]}: not in {ref}")
+                inputs = discover([scratch / r for r in rels if (scratch / r).exists()]) if len(missing) < len(rels) else []
+                results = run_batch(inputs, options, jobs=args.jobs, progress=progress, timeout=args.timeout, console=err)
+                for result in results:
+                    modes.relabel(result, str(scratch), str(repo))
+                    result.extra["git"] = {"ref": ref, "commit": commit}
+            notices += [f"{k.path}: not audited: {k.reason}" for k in skipped]
         else:
-            rels = modes.added_folders(modes.pr_changes(repo, modes.default_base(repo, commit), commit))
-            if not rels:
-                raise UsageError(f"{ref} adds no record folder under records/")
-        with modes.materialized(repo, commit, rels) as scratch:
-            inputs = discover([scratch / r for r in rels])
-            results = run_batch(inputs, options, jobs=args.jobs, progress=progress, timeout=args.timeout, console=err)
-            for result in results:
-                modes.relabel(result, str(scratch), str(repo))
-                result.extra["git"] = {"ref": ref, "commit": commit}
-            return results
+            base = modes.default_base(repo, commit)
+            if base.note:
+                notices.append(base.note.replace(commit[:12], ref, 1))
+            changes = modes.pr_changes(repo, base, commit)
+            if not modes.pr_inputs(changes).audited:
+                raise UsageError(f"{ref} changes no code in a record folder under records/")
+            git_info = {"ref": ref, "commit": commit, "compared_with": base.tree, **({"note": base.note} if base.note else {})}
+            results = modes.audit_changes(
+                repo, commit, changes,
+                lambda inputs: run_batch(inputs, options, jobs=args.jobs, progress=progress, timeout=args.timeout,
+                                         console=err),
+                notices, git_info)
     except modes.GitError as exc:
         raise UsageError(str(exc)) from exc
+    for line in notices:
+        print(f"pgolf-audit: note: {line}", file=sys.stderr)
+    return results
 
 
 def run_rules(args: argparse.Namespace) -> int:

@@ -3,8 +3,9 @@
 An input is a Python file (static stage only, unless ``dynamic`` is asked for) or a record folder (a
 directory holding ``train_gpt.py``: static, package and, by default, dynamic stages). Whatever goes
 wrong with one input ends as that input's ERROR verdict with a one-line reason, never as an exception:
-bad input (``InputError``, ``ParseFailure``) and a bug inside one rule (``internal error in PGxxx``)
-alike, so a batch always finishes and tool bugs stay visible.
+bad input (``InputError``, ``ParseFailure``) and a bug outside any one check alike, so a batch always
+finishes. A bug inside one static rule or package check is not the input's ERROR: it becomes a PG950
+finding (REVIEW) naming the check and the exception, and every other finding stands.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from auditor.config import Config
 from auditor.decode import InputError, Loaded, load
 from auditor.decode.helpers import FOREIGN_SUFFIXES
 from auditor.dynamic.runner import DynamicOptions, not_run, run_dynamic
-from auditor.findings import Finding, InputResult, sha256_bytes
+from auditor.findings import Finding, InputResult, Source, sha256_bytes
 from auditor.package.runconfig import RunConfiguration, run_configuration
 from auditor.package.verify import FolderError, verify_folder
 from auditor.source import SourceFile
+from rules.meta.pg950_check_crashed import CheckCrashed
 
 #: lines of source shown either side of a finding's line in the terminal report
 EXCERPT_CONTEXT = 2
@@ -63,10 +65,6 @@ class CannotAudit(Exception):
     """This input cannot be audited here (not a record folder, a stage not installed); says why."""
 
 
-class _InternalError(Exception):
-    """A bug inside one check; recorded as the input's ERROR so it is visible, never swallowed."""
-
-
 def is_record_folder(path: Path) -> bool:
     return path.is_dir() and (path / MAIN_SCRIPT).is_file()
 
@@ -101,15 +99,21 @@ def audit(path: Path, options: AuditOptions | None = None) -> InputResult:
     except Exception as exc:  # noqa: BLE001 - whatever happens, it is this input's ERROR, not a crashed batch
         known = _input_problem(exc)
         result.error = str(exc) if known else f"internal error: {type(exc).__name__}: {exc}"
-    result.findings = [f for f in result.findings if options.selected(f.code)]
+    # a crashed check (PG950) survives --select: a partial audit must not pass for a complete one
+    result.findings = [f for f in result.findings if options.selected(f.code)
+                       or f.code == CheckCrashed.code and not _ignored(f.code, options)]
     _apply_waivers(result.findings, options.config)
     result.seconds = time.perf_counter() - started
     return result
 
 
+def _ignored(code: str, options: AuditOptions) -> bool:
+    return not registry.code_selected(code, (), options.effective_ignore)
+
+
 def _input_problem(exc: Exception) -> bool:
     """Bad input or an unavailable stage (message for the user) rather than a tool bug."""
-    return isinstance(exc, (ParseFailure, CannotAudit, _InternalError, InputError))
+    return isinstance(exc, (ParseFailure, CannotAudit, InputError))
 
 
 def _sha256(path: Path) -> str | None:
@@ -155,7 +159,7 @@ def _audit_folder(folder: Path, options: AuditOptions, result: InputResult) -> N
     loaded = _audit_file(folder / MAIN_SCRIPT, options, result, dynamic=dynamic, run_config=run_config)
     try:
         package_findings, extra = verify_folder(
-            folder, select=options.effective_select, ignore=options.effective_ignore
+            folder, select=options.effective_select, ignore=options.effective_ignore, loaded=loaded
         )
     except FolderError as exc:
         raise CannotAudit(str(exc)) from exc
@@ -186,7 +190,6 @@ def static_findings(
     already made, keyed by ``id(source)``."""
     rules = [r() for r in registry.select(options.effective_select, options.effective_ignore)]
     findings: list[Finding] = []
-    errors: list[str] = []
     main: Analysis | None = None
     for source in sources:
         # a helper is analysed in the light of how the main script (analysed first) calls it
@@ -199,11 +202,12 @@ def static_findings(
             main = analysis
         for rule in rules:
             try:
+                # what the rule reported before it failed stands: each finding is complete on its own
                 findings.extend(f for f in rule.check(analysis) if f is not None)
-            except Exception as exc:  # noqa: BLE001 - a bug in one rule must not hide the others
-                errors.append(f"internal error in {rule.code} on {source.path}: {type(exc).__name__}: {exc}")
-    if errors:
-        raise _InternalError("; ".join(errors))
+            except MemoryError:
+                raise  # the input is too big for any check: the input's ERROR
+            except Exception as exc:  # noqa: BLE001 - a bug in one rule must not hide the others (PG950)
+                findings.append(CheckCrashed.finding(rule.code, rule.name, exc, source.path, Source.STATIC))
     return findings
 
 

@@ -43,12 +43,15 @@ def test_waiver_keeps_the_finding_but_not_its_verdict(script: Path, sample_catal
     assert result.verdict.value == "PASS"
 
 
-def test_rule_bug_is_an_error_naming_the_rule(tmp_path: Path, sample_catalog) -> None:
+def test_rule_bug_is_a_pg950_finding_naming_the_rule(tmp_path: Path, sample_catalog) -> None:
     path = tmp_path / "bug.py"
     path.write_text("leak(1)\nboom()\n")
     result = audit(path, AuditOptions(select=("PG990",)))
-    assert result.verdict.value == "ERROR"
-    assert result.error == f"internal error in PG990 on {path}: ValueError: rule bug"
+    assert result.error is None and result.verdict.value == "FAIL"  # the leak found before the crash stands
+    assert [(f.code, f.line, f.level.name) for f in result.sorted_findings()] == [("PG990", 1, "FAIL"), ("PG950", 1, "REVIEW")]
+    crash = result.sorted_findings()[1]
+    assert crash.message == (f"internal error in PG990 (sample-leak) on {path}: ValueError: rule bug; "
+                             "PG990's findings on this input are missing")
 
 
 @pytest.mark.parametrize(

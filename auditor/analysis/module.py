@@ -134,6 +134,7 @@ class Module:
         passes need (assignments for settings, loaded names for references)."""
         self._assigns: list[ast.Assign | ast.AnnAssign] = []
         self._loads: list[ast.Name | ast.Attribute] = []
+        defined: list[Function] = []
         stack: list[tuple[ast.AST, str | None, str, Function | None, int]] = [(self.tree, None, "", None, 0)]
         while stack:
             node, cls, prefix, owner, depth = stack.pop()
@@ -147,7 +148,7 @@ class Module:
                     self._owner[child] = owner
                 if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     fn = Function(f"{prefix}{child.name}", child, cls)
-                    self.functions.setdefault(fn.qualname, fn)
+                    defined.append(fn)
                     self.by_name.setdefault(child.name, []).append(fn)
                     stack.append((child, None, f"{fn.qualname}.", fn, depth))
                     continue
@@ -172,6 +173,31 @@ class Module:
                     for a in child.names:
                         self.aliases[a.asname or a.name] = f"{child.module}.{a.name}"
                 stack.append((child, cls, prefix, owner, depth))
+        if len({fn.qualname for fn in defined}) < len(defined):
+            self._tell_redefinitions_apart(defined)
+        self.functions = {fn.qualname: fn for fn in defined}
+
+    def _tell_redefinitions_apart(self, defined: list[Function]) -> None:
+        """A name defined twice in one scope (a script pasted twice; ``if ...: def f`` / ``else: def f``):
+        every body is analysed, so each definition needs its own key. The last one in file order binds
+        the name and keeps its qualname; an earlier one is told apart by its line (``f (line 12)``), and
+        so are the functions nested in it. Calls by name still reach every definition (``by_name``)."""
+        provisional: dict[Function, str] = {fn: fn.qualname for fn in defined}
+        inner: dict[Function | None, list[Function]] = {}
+        for fn in defined:
+            inner.setdefault(self._owner.get(fn.node), []).append(fn)
+        todo: list[Function | None] = [None]
+        while todo:
+            owner = todo.pop()
+            scope = sorted(inner.get(owner, ()), key=lambda f: (f.node.lineno, f.node.col_offset))
+            old_prefix = f"{provisional[owner]}." if owner is not None else ""
+            new_prefix = f"{owner.qualname}." if owner is not None else ""
+            tails = [provisional[fn][len(old_prefix):] for fn in scope]
+            binding = {tail: fn for tail, fn in zip(tails, scope)}  # the later definition wins
+            for tail, fn in zip(tails, scope):
+                shown = tail if binding[tail] is fn else f"{tail} (line {fn.node.lineno})"
+                fn.qualname = new_prefix + shown
+                todo.append(fn)
 
     def _collect_settings(self) -> None:
         # source order, so that the first binding of a name wins as it did with a plain walk

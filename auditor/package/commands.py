@@ -89,7 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _report_options(r)
     r.set_defaults(func=run_reproduce)
 
-    p = sub.add_parser("pr", help="audit the record folders a PR adds (git diff base...head), and its scope")
+    p = sub.add_parser("pr", help="audit the record folders a PR changes code in (since the merge base), and its scope")
     p.add_argument("--repo", type=Path, default=Path("."), metavar="DIR")
     p.add_argument("--base", required=True, metavar="REF")
     p.add_argument("--head", default="HEAD", metavar="REF")
@@ -132,8 +132,8 @@ def _sota(args: argparse.Namespace) -> Sota | None:
     return None
 
 
-def _emit(args: argparse.Namespace, results: list[InputResult]) -> int:
-    ctx = ReportContext(fail_on=args.fail_on)
+def _emit(args: argparse.Namespace, results: list[InputResult], root: Path | None = None) -> int:
+    ctx = ReportContext(fail_on=args.fail_on) if root is None else ReportContext(root=root, fail_on=args.fail_on)
     text = render(args.format, results, ctx)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -191,12 +191,17 @@ def run_reproduce(args: argparse.Namespace) -> int:
 def run_pr(args: argparse.Namespace) -> int:
     from auditor.package.modes import GitError, audit_pr
 
+    notices: list[str] = []
     try:
         results = audit_pr(args.repo, args.base, args.head, full=not args.package_only, dynamic=args.dynamic,
-                           jobs=args.jobs, progress=sys.stderr.isatty(), select=args.select, ignore=args.ignore)
+                           jobs=args.jobs, progress=sys.stderr.isatty(), select=args.select, ignore=args.ignore,
+                           notices=notices)
     except GitError as exc:
         raise UsageError(str(exc)) from exc
-    return _emit(args, results)
+    # what the report cannot show as a finding (the empty-tree comparison, files the clone lacks)
+    for line in notices:
+        print(f"pgolf-audit: note: {line}", file=sys.stderr)
+    return _emit(args, results, root=args.repo)  # paths as the repository names them (SARIF, annotations)
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:

@@ -10,9 +10,13 @@ import statistics
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.package.logs import TrainLog, looks_like_log, parse_log
 from auditor.package.submission import Claim, SchemaProblem, load_submission
+
+if TYPE_CHECKING:
+    from auditor.decode import Loaded
 
 #: text files larger than this are not read as logs (the largest real log is a few MB)
 MAX_LOG_BYTES = 64 * 1024 * 1024
@@ -106,8 +110,10 @@ class RecordFolder:
         return statistics.fmean(values) if values else None
 
 
-def load_folder(path: Path) -> RecordFolder:
-    """Read a record folder. Unreadable pieces become problems the checks report, never exceptions."""
+def load_folder(path: Path, loaded: Loaded | None = None) -> RecordFolder:
+    """Read a record folder. Unreadable pieces become problems the checks report, never exceptions.
+    ``loaded``: the engine's load of the folder's script, reused when it is the entry (decoding and
+    parsing it again was a third of a folder audit's time)."""
     files = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file() and ".git" not in p.parts)
     sizes = {f: (path / f).stat().st_size for f in files}
     claim, claim_rel, problems = None, None, []
@@ -117,7 +123,7 @@ def load_folder(path: Path) -> RecordFolder:
         claim, problems = load_submission(path / claim_rel)
     runs = _runs(path, files, sizes)
     entry = _entry(path, files)
-    helpers, third = _entry_dependencies(path, entry) if entry else ([], [])
+    helpers, third = _entry_dependencies(path, entry, loaded) if entry else ([], [])
     folder = RecordFolder(path, files, claim, claim_rel, problems, runs, entry, helpers, third,
                           _is_record_track(path, claim), sizes=sizes)
     folder.designated_kind = _designate(folder)
@@ -173,16 +179,17 @@ def _entry(path: Path, files: list[str]) -> str | None:
     return trains[0] if trains else None
 
 
-def _entry_dependencies(path: Path, entry: str) -> tuple[list[str], list[tuple[str, int]]]:
+def _entry_dependencies(path: Path, entry: str, loaded: Loaded | None = None) -> tuple[list[str], list[tuple[str, int]]]:
     """Local code files the entry script runs (the loader's structural discovery, through packed
     wrappers and trampolines), and its third-party imports. A missing helper is the static rule
     PG904's finding; an entry the loader cannot read is the static stage's ERROR."""
     from auditor.decode import InputError, load
 
-    try:
-        loaded = load(path / entry)
-    except InputError:
-        return [], []
+    if loaded is None or Path(loaded.main.path).resolve() != (path / entry).resolve():
+        try:
+            loaded = load(path / entry)
+        except InputError:
+            return [], []
     root = path.resolve()
     runs = [Path(h.provenance.text_path or h.path) for h in loaded.helpers]
     runs += [Path(f.path) for f in loaded.foreign if f.invoked]
@@ -190,10 +197,13 @@ def _entry_dependencies(path: Path, entry: str) -> tuple[list[str], list[tuple[s
         runs.append(Path(loaded.main.provenance.text_path))
     helpers = sorted({str(p.resolve().relative_to(root)) for p in runs
                       if p.is_file() and p.resolve().is_relative_to(root) and p.resolve() != (root / entry)})
-    try:
-        tree = ast.parse(loaded.main.text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return helpers, []
+    tree = loaded.main_tree
+    if tree is None:
+        try:
+            tree = ast.parse(loaded.main.text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return helpers, []
+    optional = _optional_imports(tree)
     local_modules = {Path(h).with_suffix("").name for h in helpers} | {Path(h).parent.name for h in helpers}
     stdlib = sys.stdlib_module_names
     third: list[tuple[str, int]] = []
@@ -208,17 +218,20 @@ def _entry_dependencies(path: Path, entry: str) -> tuple[list[str], list[tuple[s
             top = name.split(".")[0]
             if top in stdlib or top in PROVIDED_MODULES or top in local_modules or (path / f"{top}.py").is_file():
                 continue
-            if not _guarded(tree, node):  # a guarded import is optional, with a fallback
+            if id(node) not in optional:  # a guarded import is optional, with a fallback
                 third.append((top, line))
     return helpers, third
 
 
-def _guarded(tree: ast.AST, node: ast.AST) -> bool:
-    """The import sits in a ``try`` whose handler catches ImportError (an optional dependency)."""
+def _optional_imports(tree: ast.AST) -> set[int]:
+    """Ids of the nodes inside a ``try`` whose handler catches ImportError (an optional dependency),
+    found in one pass (asking per import walked the whole tree once per import)."""
+    inside: set[int] = set()
     for t in ast.walk(tree):
-        if isinstance(t, ast.Try) and any(node is n for b in t.body for n in ast.walk(b)):
+        if isinstance(t, ast.Try):
             for h in t.handlers:
                 names = {getattr(h.type, "id", None)} | {getattr(e, "id", None) for e in getattr(h.type, "elts", [])}
                 if h.type is None or names & {"ImportError", "ModuleNotFoundError", "Exception"}:
-                    return True
-    return False
+                    inside.update(id(n) for b in t.body for n in ast.walk(b))
+                    break
+    return inside

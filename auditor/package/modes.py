@@ -1,8 +1,10 @@
 """PR and leaderboard modes: which record folders to audit, auditing them, and the leaderboard table.
 
-- PR mode: the record folders a PR adds (``git diff base...head``), each extracted at ``head`` with
-  ``git archive`` (the checkout is never touched, nothing is executed), audited, and reported under
-  its repository path; the PR's scope (only one new folder under a track) is checked by PG708.
+- PR mode: the inputs a PR changes code in (:func:`auditor.package.discovery.pr_inputs`, shared with
+  PG708), compared with the merge base or, for a PR sharing no history with the base, with the empty
+  tree; written out at ``head`` file by file (``git ls-tree`` + ``git cat-file --batch``: a blob the
+  clone lacks skips that file with a notice; the checkout is never touched, nothing is executed),
+  audited, and reported under their repository paths; the PR's scope is checked by PG708.
 - Leaderboard mode: every folder under ``records/<track>/`` (of a checkout, or of a ref), audited
   with a progress bar, summarised in a Markdown and an HTML table.
 
@@ -17,29 +19,30 @@ import html
 import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from auditor.findings import InputResult, Level, Verdict
 from auditor.package.check import Sota
+from auditor.package.discovery import (  # noqa: F401 - re-exported: PR mode's callers import them from here
+    TRACKS, Change, added_folders, pr_inputs, record_folder_of)
 from auditor.package.verify import FolderError, verify_folder
+from rules.package.pg708_pr_scope import PrScope
 
-TRACKS = ("track_10min_16mb", "track_non_record_16mb")
 
 
 class GitError(Exception):
     """git failed or is missing (a one-line message for the CLI)."""
 
 
-def git(repo: Path, *args: str) -> bytes:
+def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
     try:
-        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False, input=input)
     except FileNotFoundError as exc:
         raise GitError("git is not on PATH") from exc
     if done.returncode != 0:
@@ -48,15 +51,44 @@ def git(repo: Path, *args: str) -> bytes:
     return done.stdout
 
 
+def resolve_commit(repo: Path, ref: str) -> str:
+    """The commit ``ref`` names; a one-line GitError naming the ref when there is none."""
+    if not (Path(repo) / ".git").exists() and not (Path(repo) / "HEAD").is_file():
+        raise GitError(f"{repo}: not a git repository")
+    try:
+        return git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
+    except GitError:
+        raise GitError(f"no commit {ref!r} in {repo}") from None
+
+
+#: git's empty tree: what a PR that shares no history with the base branch is compared with
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
 @dataclass(frozen=True)
-class Change:
-    status: str  # git's letter: A added, M modified, D deleted, R renamed, ...
-    path: str
+class Base:
+    """What a PR head is compared with: the merge base, or the empty tree (``note`` says why)."""
+
+    tree: str
+    note: str | None = None
 
 
-def pr_changes(repo: Path, base: str, head: str) -> list[Change]:
-    """Files the PR changes: ``git diff --name-status base...head`` (against the merge base)."""
-    out = git(repo, "diff", "--name-status", "--no-renames", "-z", f"{base}...{head}").decode(errors="replace")
+def merge_base(repo: Path, base: str, commit: str) -> Base:
+    """The merge base of ``base`` and ``commit``; the empty tree when they share no history."""
+    done = subprocess.run(["git", "-C", str(repo), "merge-base", base, commit], capture_output=True, check=False)
+    if done.returncode == 0 and done.stdout.strip():
+        return Base(done.stdout.decode().strip())
+    if done.returncode == 1 and not done.stderr.strip():  # git's answer for "no common ancestor"
+        return Base(EMPTY_TREE, f"{commit[:12]} shares no history with {base}: compared with the empty tree")
+    detail = done.stderr.decode(errors="replace").strip().splitlines()
+    raise GitError(f"git merge-base in {repo}: {detail[-1] if detail else 'failed'}")
+
+
+def pr_changes(repo: Path, base: str | Base, head: str) -> list[Change]:
+    """Files the PR changes: ``git diff --name-status`` from the merge base of ``base`` and ``head``
+    (the empty tree when there is none) to ``head``."""
+    since = base if isinstance(base, Base) else merge_base(repo, base, head)
+    out = git(repo, "diff", "--name-status", "--no-renames", "-z", since.tree, head).decode(errors="replace")
     parts = [p for p in out.split("\0") if p]
     return [Change(parts[i][0], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
 
@@ -65,48 +97,115 @@ def pr_changes(repo: Path, base: str, head: str) -> list[Change]:
 DEFAULT_BRANCHES = ("origin/HEAD", "origin/main", "main", "origin/master", "master", "HEAD")
 
 
-def default_base(repo: Path, commit: str) -> str:
-    """The merge base of ``commit`` with the first default branch it is not already part of."""
+def default_base(repo: Path, commit: str) -> Base:
+    """The merge base of ``commit`` with the first default branch it is not already part of; the empty
+    tree when ``commit`` shares no history with that branch."""
     for branch in DEFAULT_BRANCHES:
         try:
             tip = git(repo, "rev-parse", "--verify", "--quiet", f"{branch}^{{commit}}").decode().strip()
         except GitError:
             continue
-        base = git(repo, "merge-base", commit, tip).decode().strip()
-        if base != commit:
+        base = merge_base(repo, tip, commit)
+        if base.note is not None:
+            return Base(base.tree, base.note.replace(tip, branch) if tip in base.note else base.note)
+        if base.tree != commit:
             return base
     raise GitError(f"{commit[:12]} has no commits beyond the default branch; nothing to audit")
 
 
-def record_folder_of(path: str) -> str | None:
-    """``records/<track>/<name>`` for a path inside a record folder of a known track, else None."""
-    parts = path.split("/")
-    if len(parts) >= 4 and parts[0] == "records" and parts[1] in TRACKS:
-        return "/".join(parts[:3])
-    return None
+# ----- reading files out of git --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Skipped:
+    """A file that could not be written out, and why (reported, never fatal)."""
 
-
-def added_folders(changes: Sequence[Change]) -> list[str]:
-    """Record folders the PR adds files to (what PR mode audits), in order of appearance."""
-    seen: dict[str, None] = {}
-    for c in changes:
-        if c.status != "D" and (folder := record_folder_of(c.path)):
-            seen.setdefault(folder, None)
-    return list(seen)
+    path: str
+    reason: str
 
 
 @contextmanager
-def materialized(repo: Path, commit: str, paths: Sequence[str]) -> Iterator[Path]:
-    """Extract ``paths`` at ``commit`` into a temporary directory (removed afterwards)."""
+def materialized(repo: Path, commit: str, paths: Sequence[str], skipped: list[Skipped] | None = None) -> Iterator[Path]:
+    """Write ``paths`` (files or folders) as they are at ``commit`` into a temporary directory
+    (removed afterwards), file by file: ``git ls-tree`` lists them, one ``git cat-file --batch`` reads
+    them. A blob missing from the clone (shallow or partial snapshots omit large files) is left out and
+    recorded in ``skipped``, as are symbolic links and submodules; nothing else is fatal."""
     scratch = Path(tempfile.mkdtemp(prefix="pgolf-audit-pr-"))
     try:
-        for p in paths:
-            archive = git(repo, "archive", "--format=tar", commit, "--", p)
-            with tarfile.open(fileobj=BytesIO(archive)) as tar:
-                tar.extractall(scratch, filter="data")
+        write_tree(repo, commit, paths, scratch, skipped if skipped is not None else [])
         yield scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def write_tree(repo: Path, commit: str, paths: Sequence[str], dest: Path, skipped: list[Skipped]) -> list[str]:
+    """Write the files under ``paths`` at ``commit`` below ``dest``; return the paths written."""
+    if not paths:
+        return []
+    listing = git(repo, "ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths).decode(errors="surrogateescape")
+    blobs: list[tuple[str, str, str]] = []  # (mode, oid, path)
+    for entry in filter(None, listing.split("\0")):
+        meta, _, path = entry.partition("\t")
+        mode, kind, oid = meta.split()
+        if kind != "blob" or mode == "120000":
+            skipped.append(Skipped(path, "a symbolic link" if mode == "120000" else f"a {kind}, not a file"))
+            continue
+        if not _safe(path):
+            skipped.append(Skipped(path, "an unsafe path"))
+            continue
+        blobs.append((mode, oid, path))
+    if not blobs:
+        return []
+    # streamed, one object at a time, so a large file (a model, a dataset) never sits in memory whole
+    try:
+        proc = subprocess.Popen(["git", "-C", str(repo), "cat-file", "--batch"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except FileNotFoundError as exc:
+        raise GitError("git is not on PATH") from exc
+    assert proc.stdin is not None and proc.stdout is not None
+    feeder = threading.Thread(target=_feed, args=(proc.stdin, [oid for _, oid, _ in blobs]), daemon=True)
+    feeder.start()
+    written: list[str] = []
+    try:
+        for mode, oid, path in blobs:
+            header = proc.stdout.readline().decode(errors="replace").split()
+            if len(header) < 3 or header[1] == "missing":
+                skipped.append(Skipped(path, "its content is not in this clone (a partial or shallow snapshot)"))
+                continue
+            target = dest / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("wb") as fh:
+                _copy(proc.stdout, fh, int(header[2]))
+            proc.stdout.read(1)  # the newline after the content
+            if mode == "100755":
+                target.chmod(0o755)
+            written.append(path)
+    finally:
+        proc.stdout.close()
+        feeder.join()
+        proc.wait()
+    return written
+
+
+def _feed(stdin: IO[bytes], oids: list[str]) -> None:
+    try:
+        for oid in oids:
+            stdin.write(f"{oid}\n".encode())
+        stdin.close()
+    except (BrokenPipeError, ValueError):  # git stopped reading (it failed): the reader sees the end
+        pass
+
+
+def _copy(src: IO[bytes], dst: IO[bytes], size: int) -> None:
+    while size > 0:
+        chunk = src.read(min(size, 1 << 20))
+        if not chunk:
+            raise GitError("git cat-file stopped before the end of a file")
+        dst.write(chunk)
+        size -= len(chunk)
+
+
+def _safe(path: str) -> bool:
+    parts = path.split("/")
+    return not path.startswith("/") and ".." not in parts and "" not in parts and ".git" not in parts
 
 
 def package_only(folder: Path, sota: Sota | None = None, select: Sequence[str] = (), ignore: Sequence[str] = (),
@@ -130,12 +229,14 @@ def audit_folders(
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
 ) -> list[InputResult]:
-    """Audit each folder: the engine for folders with train_gpt.py when ``full``, else the package stage."""
+    """Audit each folder: the engine for folders with train_gpt.py when ``full``, else the package stage
+    (a file among ``folders`` is a loose script: the engine's static stage)."""
     from auditor.batch import run_batch
     from auditor.engine import AuditOptions, is_record_folder
 
     results: dict[int, InputResult] = {}
-    engine_inputs = [(i, f) for i, f in enumerate(folders) if full and is_record_folder(f)]
+    # a loose script has no package stage: the engine's static audit is all it gets, even when not ``full``
+    engine_inputs = [(i, f) for i, f in enumerate(folders) if f.is_file() or full and is_record_folder(f)]
     if engine_inputs:
         options = AuditOptions(select=tuple(select), ignore=tuple(ignore), dynamic=dynamic)
         for (i, _), r in zip(engine_inputs, run_batch([f for _, f in engine_inputs], options, jobs=jobs, progress=progress)):
@@ -171,6 +272,8 @@ def relabel(result: InputResult, old: str, new: str) -> None:
         result.error = result.error.replace(old, new)
     for f in result.findings:
         f.path = swap(f.path)
+        if f.code == "PG950":  # a crash names its input in the message
+            f.message = f.message.replace(old, new)
         if f.provenance is not None:
             f.provenance = replace(f.provenance, packed_path=swap(f.provenance.packed_path))
     if "helpers" in result.extra:
@@ -184,25 +287,57 @@ def relabel(result: InputResult, old: str, new: str) -> None:
 
 
 def audit_pr(repo: Path, base: str, head: str, full: bool = True, dynamic: bool | None = None, jobs: int = 1,
-             progress: bool = False, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> list[InputResult]:
-    """Audit every record folder the PR adds, plus its scope (PG708), reported under repo paths."""
-    from rules.package.pg708_pr_scope import PrScope
-
-    commit = git(repo, "rev-parse", "--verify", "--quiet", f"{head}^{{commit}}").decode().strip()
-    changes = pr_changes(repo, base, commit)
-    folders = added_folders(changes)
-    results: list[InputResult] = []
-    if folders:
-        with materialized(repo, commit, folders) as scratch:
-            results = audit_folders([scratch / f for f in folders], full, dynamic, jobs, progress, select, ignore)
-            for r in results:
-                relabel(r, str(scratch), str(repo))
-                r.extra["git"] = {"base": base, "head": head, "commit": commit}
+             progress: bool = False, select: Sequence[str] = (), ignore: Sequence[str] = (),
+             notices: list[str] | None = None) -> list[InputResult]:
+    """Audit every input the PR changes code in (:func:`~auditor.package.discovery.pr_inputs`), plus its
+    scope (PG708), reported under repo paths. ``notices`` receives one line per thing the user should
+    know that is no finding: a comparison with the empty tree, files the clone lacks."""
+    notices = notices if notices is not None else []
+    commit = resolve_commit(repo, head)
+    since = merge_base(repo, resolve_commit(repo, base), commit)
+    if since.note:  # said with the names the user gave
+        note = f"{head} shares no history with {base}: compared with the empty tree"
+        since = Base(since.tree, note)
+        notices.append(note)
+    changes = pr_changes(repo, since, commit)
+    git_info: dict[str, Any] = {"base": base, "head": head, "commit": commit, "compared_with": since.tree}
+    if since.note:
+        git_info["note"] = since.note
+    results = audit_changes(repo, commit, changes,
+                            lambda paths: audit_folders(paths, full, dynamic, jobs, progress, select, ignore),
+                            notices, git_info)
     scope = [f for f in PrScope.check_changes(changes, repo) if _selected(f.code, select, ignore)]
     if scope or not results:
         results.append(InputResult(path=str(repo), sha256=None, findings=scope,
-                                   extra={"git": {"base": base, "head": head, "commit": commit},
-                                          "changed_files": len(changes)}))
+                                   extra={"git": git_info, "changed_files": len(changes)}))
+    return results
+
+
+def audit_changes(repo: Path, commit: str, changes: Sequence[Change],
+                  audit: Callable[[list[Path]], list[InputResult]],
+                  notices: list[str] | None = None, git_info: dict[str, Any] | None = None) -> list[InputResult]:
+    """Write the inputs ``changes`` touch, as they are at ``commit``, into a scratch folder, ``audit``
+    them, and report them under their repository paths; files the clone lacks are skipped, each with a
+    line in ``notices`` and in its input's ``extra["skipped"]``."""
+    inputs = pr_inputs(changes).audited
+    if not inputs:
+        return []
+    skipped: list[Skipped] = []
+    with materialized(repo, commit, inputs, skipped) as scratch:
+        present = [r for r in inputs if (scratch / r).exists()]
+        by_rel = dict(zip(present, audit([scratch / r for r in present]) if present else []))
+        results = []
+        for rel in inputs:
+            result = by_rel.get(rel) or InputResult(
+                path=str(scratch / rel), sha256=None, error=f"{scratch / rel}: no file of it could be read from this clone")
+            relabel(result, str(scratch), str(repo))
+            result.extra["git"] = dict(git_info or {"commit": commit})
+            lost = [{"path": k.path, "reason": k.reason} for k in skipped if k.path == rel or k.path.startswith(rel + "/")]
+            if lost:
+                result.extra["skipped"] = lost
+            results.append(result)
+    if notices is not None:
+        notices += [f"{k.path}: not audited: {k.reason}" for k in skipped]
     return results
 
 

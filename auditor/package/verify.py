@@ -1,7 +1,8 @@
 """``verify_folder``: the package stage of a folder audit (MLPerf-style orchestration, ANCHORS §6).
 
 Load the folder into its typed model (files, claim, logs, runs), run every package check of the
-catalog in code order, and return the findings plus the extra JSON fields of the folder's report:
+catalog in code order (each isolated: a check that raises becomes a PG950 finding and the others
+still run), and return the findings plus the extra JSON fields of the folder's report:
 ``claimed_val_bpb``, ``logged_val_bpb_mean`` and ``seeds`` (one row per distinct logged run).
 """
 
@@ -9,12 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditor.findings import Finding
+from auditor.findings import Finding, Source
 from auditor.package.check import Context, Sota, all_package_checks
 from auditor.package.folder import RecordFolder, load_folder
 from auditor.registry import code_selected
+from rules.meta.pg950_check_crashed import CheckCrashed
+
+if TYPE_CHECKING:
+    from auditor.decode import Loaded
 
 
 class FolderError(ValueError):
@@ -27,22 +32,39 @@ def verify_folder(
     bpb_tolerance: float = 1e-5,
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
+    loaded: Loaded | None = None,
 ) -> tuple[list[Finding], dict[str, Any]]:
-    """Run the package checks on ``folder``; findings carry ``Source.PACKAGE`` and a file + line."""
+    """Run the package checks on ``folder``; findings carry ``Source.PACKAGE`` and a file + line.
+    ``loaded``: the static stage's load of the folder's script, reused instead of decoding it again."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FolderError(f"{folder}: not a directory")
     try:
-        model = load_folder(folder)
+        model = load_folder(folder, loaded)
     except OSError as exc:
         raise FolderError(f"{folder}: cannot read: {exc}") from exc
     ctx = Context(model, sota=sota, bpb_tolerance=bpb_tolerance)
     select, ignore = list(select), list(ignore)
+    # a crash is reported against the submission's metadata file when there is one, else the folder
+    crash_path = str(folder / "submission.json") if (folder / "submission.json").is_file() else str(folder)
     findings: list[Finding] = []
     for check in all_package_checks():
         if code_selected(check.code, select, ignore):
-            findings.extend(check().check(ctx))
-    return findings, folder_summary(model)
+            try:
+                # what the check reported before it failed stands: each finding is complete on its own
+                findings.extend(check().check(ctx))
+            except MemoryError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one check's bug must not hide the others (PG950)
+                findings.append(CheckCrashed.finding(check.code, check.name, exc, crash_path, Source.PACKAGE))
+    try:
+        summary = folder_summary(model)
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the summary is a report field; its bug must not hide the findings
+        findings.append(CheckCrashed.finding("summary", "folder summary", exc, crash_path, Source.PACKAGE))
+        summary = {"claimed_val_bpb": None, "logged_val_bpb_mean": None, "seeds": []}
+    return findings, summary
 
 
 def folder_summary(model: RecordFolder) -> dict[str, Any]:

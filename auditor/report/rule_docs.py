@@ -36,6 +36,8 @@ def sections(doc: str) -> tuple[str, list[tuple[str, str]]]:
 def kind(rule: type[RuleInfo]) -> str:
     if issubclass(rule, Rule):
         return "static rule"
+    if rule.family == "TOOL":  # PG950: the tool's own finding about a check that crashed
+        return "tool finding"
     return "dynamic probe" if ".dynamic." in rule.__module__ else "package check"
 
 

@@ -83,6 +83,17 @@ class ValSubset(Rule):
             """,
             note="the reference truncation to whole windows",
         ),
+        Valid(
+            """
+            import numpy as np
+            class Shard:
+                def load(self):
+                    return np.zeros(4)
+            tokens = np.load("data/fineweb_val_000000.bin")
+            s = Shard().load()
+            """,
+            note="a library call that shares a local method's name passes more arguments than the method takes",
+        ),
     ]
     INVALID = [
         Invalid(
@@ -116,6 +127,19 @@ class ValSubset(Rule):
             level=Level.REVIEW,
             note="limit only active when VAL_TOKEN_LIMIT is set",
         ),
+        Invalid(
+            """
+            import glob
+            import numpy as np
+            class ValData:
+                def load(self, pattern, limit=500000):
+                    tokens = np.concatenate([np.fromfile(f, dtype=np.uint16) for f in sorted(glob.glob(pattern))])
+                    return tokens[: limit + 1]
+            tokens = ValData().load("data/fineweb_val_*.bin")
+            """,
+            lines=6,
+            note="a method: the call's first argument binds the parameter after self",
+        ),
     ]
 
     def check(self, a: Analysis) -> Iterator[Finding]:
@@ -123,11 +147,13 @@ class ValSubset(Rule):
         for fn in a.functions.values():
             params = fn.params
             sites = [call for _, call in a.fact(scoring.build).callers.get(fn, [])]
+            # a method's call site binds its first argument to the parameter after ``self``/``cls``
+            offset = 1 if fn.cls is not None and params[:1] in (["self"], ["cls"]) else 0
             val_params = set()
             for call in sites:
                 for i, arg in enumerate(call.args):
-                    if (_has_val_const(arg) or (path_of(arg) or "").split(".")[-1] in bound) and i < len(params):
-                        val_params.add(params[i + (1 if fn.cls and params[:1] == ["self"] else 0)])
+                    if (_has_val_const(arg) or (path_of(arg) or "").split(".")[-1] in bound) and i + offset < len(params):
+                        val_params.add(params[i + offset])
             if not val_params:
                 continue
             taint = a.taint(fn, lambda n: False, val_params)

@@ -18,7 +18,8 @@ How it is confirmed
 Ruling
     README "Submission Process"; edits to root scripts and two folders in one PR were sent back.
 Known gaps
-    Whether a touched folder already existed is judged by the diff status (modified vs added).
+    Whether a touched folder already existed is judged by the diff status (modified vs added). The
+    folders are found as PR mode finds the ones it audits (``auditor/package/discovery.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from auditor.findings import Finding, Level, Source, Status
+from auditor.package.discovery import Change, is_track, pr_inputs, record_folder_of
 from auditor.rule import RuleInfo
 
 
@@ -37,12 +39,11 @@ class PrScope(RuleInfo):
     hint = "Make the PR add exactly one new folder under records/track_10min_16mb/ or records/track_non_record_16mb/."
 
     @classmethod
-    def check_changes(cls, changes: Iterable, repo: Path) -> list[Finding]:
-        from auditor.package.modes import added_folders, record_folder_of
-
+    def check_changes(cls, changes: Iterable[Change], repo: Path) -> list[Finding]:
         changes = list(changes)
         out: list[Finding] = []
-        folders = added_folders(changes)
+        touched = pr_inputs(changes)
+        folders = list(touched.touched)
 
         def finding(path: str, message: str) -> Finding:
             return Finding(code=cls.code, rule=cls.rule_id, level=cls.level, source=Source.PACKAGE,
@@ -51,13 +52,13 @@ class PrScope(RuleInfo):
 
         if len(folders) > 1:
             out.append(finding(folders[1], f"the PR adds {len(folders)} record folders: {', '.join(folders)}"))
-        outside = [c for c in changes if record_folder_of(c.path) is None]
-        nested = [c for c in outside if "/records/" in f"/{c.path}" and c.path.split("/")[0] != "records"
-                  or c.path.startswith("records/") and c.path.split("/")[1:2] and c.path.split("/")[1] not in
-                  ("track_10min_16mb", "track_non_record_16mb")]
+        # record-like files not under records/<track>/: a folder directly under records/, or a nested copy
+        nested = [c for c in changes if "/records/" in f"/{c.path}" and c.path.split("/")[0] != "records"
+                  or (folder := record_folder_of(c.path)) is not None and not is_track(folder.split("/")[1])
+                  or c.path.startswith("records/") and c.path.count("/") == 1]
         for c in nested[:1]:
             out.append(finding(c.path, f"{c.path} is a record file outside records/<track>/"))
-        others = [c for c in outside if c not in nested]
+        others = [c for c in changes if record_folder_of(c.path) is None and c not in nested]
         if others:
             out.append(finding(others[0].path, f"the PR changes {len(others)} file(s) outside its record folder: "
                                                f"{', '.join(c.path for c in others[:5])}"))
