@@ -33,6 +33,7 @@ from auditor.config import Config, ConfigError, discover as discover_config, loa
 from auditor.engine import AuditOptions
 from auditor.findings import InputResult
 from auditor.package import commands as package_commands
+from auditor.package.discovery import pr_inputs
 from auditor.report import FORMATS, ReportContext, render
 from auditor.report.json_report import exit_code
 
@@ -228,7 +229,7 @@ def _audit_git_ref(
             if base.note:
                 notices.append(base.note.replace(commit[:12], ref, 1))
             changes = modes.pr_changes(repo, base, commit)
-            if not modes.pr_inputs(changes).audited:
+            if not pr_inputs(changes).audited:
                 raise UsageError(f"{ref} changes no code in a record folder under records/")
             git_info = {"ref": ref, "commit": commit, "compared_with": base.tree, **({"note": base.note} if base.note else {})}
             results = modes.audit_changes(
