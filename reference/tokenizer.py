@@ -60,6 +60,19 @@ class ByteLuts:
 
 def build_sentencepiece_luts(sp: spm.SentencePieceProcessor, vocab_size: int | None = None) -> ByteLuts:
     """The baseline's tables, of size `max(sp.vocab_size(), vocab_size)`; ids past the tokenizer are boundaries."""
+    base, space, boundary = lut_arrays(sp, vocab_size)
+    return ByteLuts(torch.from_numpy(base), torch.from_numpy(space), torch.from_numpy(boundary))
+
+
+def token_bytes_np(luts: tuple[np.ndarray, np.ndarray, np.ndarray], prev_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """:meth:`ByteLuts.token_bytes` in numpy (int64), for callers that must not run torch ops (the auditor's
+    worker processes, which may be forked from a process whose torch thread pool is already running)."""
+    base, space, boundary = luts
+    return base[ids].astype(np.int64) + (space[ids] & ~boundary[prev_ids]).astype(np.int64)
+
+
+def lut_arrays(sp: spm.SentencePieceProcessor, vocab_size: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The baseline's tables as numpy arrays: bytes per piece, leading space, boundary."""
     sp_vocab = int(sp.vocab_size())
     size = max(sp_vocab, vocab_size or 0)
     base = np.zeros(size, dtype=np.int16)
@@ -77,4 +90,4 @@ def build_sentencepiece_luts(sp: spm.SentencePieceProcessor, vocab_size: int | N
             space[i] = True
             piece = piece[1:]
         base[i] = len(piece.encode("utf-8"))
-    return ByteLuts(torch.from_numpy(base), torch.from_numpy(space), torch.from_numpy(boundary))
+    return base, space, boundary

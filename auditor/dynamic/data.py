@@ -52,7 +52,7 @@ def build(cache_dir: Path | None = None) -> SyntheticData:
     """The probe dataset, built once per recipe into the cache (atomic publish) and reused."""
     from reference.corpus import build_dataset, collect_documents, stdlib_sources
     from reference.data import write_shard
-    from reference.tokenizer import build_sentencepiece_luts, load_tokenizer
+    from reference.tokenizer import load_tokenizer, lut_arrays, token_bytes_np
 
     key = hashlib.sha256(json.dumps([RECIPE, PROBE_VOCAB, VAL_TOKENS, TRAIN_DOCS, VAL_DOC_LEN, VAL_SEED]).encode())
     final = (cache_dir or _cache_dir()) / f"dynamic-probe-{key.hexdigest()[:12]}"
@@ -66,11 +66,8 @@ def build(cache_dir: Path | None = None) -> SyntheticData:
                 f.unlink()
             stream = random_stream(ds.vocab_size, VAL_TOKENS, BOS_ID, 4, VAL_SEED, VAL_DOC_LEN)
             write_shard(tmp / "fineweb_val_000000.bin", stream, ds.vocab_size)
-            luts = build_sentencepiece_luts(load_tokenizer(ds.tokenizer_path), ds.vocab_size)
-            import torch
-
-            ids = torch.from_numpy(stream)
-            nbytes = luts.token_bytes(torch.cat([ids[:1], ids[:-1]]), ids).numpy()
+            luts = lut_arrays(load_tokenizer(ds.tokenizer_path), ds.vocab_size)
+            nbytes = token_bytes_np(luts, np.concatenate([stream[:1], stream[:-1]]), stream)
             nbytes[0] = 0
             sidecar = tmp / "sidecar"
             sidecar.mkdir()

@@ -33,14 +33,10 @@ from auditor.findings import Finding, Level, Status
 
 def reference_bytes(ctx: Context, positions: np.ndarray, weights: np.ndarray) -> int:
     """Reference bytes of the scored targets, each counted as often as the reported total counts it."""
-    import torch  # deferred: the rule catalog imports this module without torch
+    from reference.tokenizer import load_tokenizer, lut_arrays, token_bytes_np  # deferred: imports torch
 
-    from reference.tokenizer import build_sentencepiece_luts, load_tokenizer
-
-    luts = build_sentencepiece_luts(load_tokenizer(ctx.data.tokenizer), ctx.data.vocab_size)
-    stream = torch.from_numpy(ctx.stream)
-    pos = torch.from_numpy(positions)
-    return int((luts.token_bytes(stream[pos - 1], stream[pos]) * torch.from_numpy(weights)).sum())
+    luts = lut_arrays(load_tokenizer(ctx.data.tokenizer), ctx.data.vocab_size)
+    return int((token_bytes_np(luts, ctx.stream[positions - 1], ctx.stream[positions]) * weights).sum())
 
 
 class ByteAccounting(Probe):
