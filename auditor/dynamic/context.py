@@ -10,7 +10,7 @@ import numpy as np
 from auditor.dynamic.data import SyntheticData
 from auditor.dynamic.sandbox import RunResult
 from auditor.dynamic.scores import Scores
-from auditor.dynamic.tape import Pass, Reported, TapeView
+from auditor.dynamic.tape import Coverage, Pass, Reported, TapeView
 from auditor.findings import Provenance
 
 
@@ -23,6 +23,7 @@ class ForkResult:
     problems: list[str] = field(default_factory=list)
     reason: str = ""  # why forking was not possible, if it was not
     rows: dict[int, list[float]] = field(default_factory=dict)  # watched position -> the control's normalizing row
+    cover: Coverage | None = None  # the control's line record of the headline pass
 
 
 @dataclass

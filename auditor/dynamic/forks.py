@@ -87,7 +87,7 @@ def run(sandbox: Sandbox, fork_plan: dict, selection: str, wall_s: float, base: 
                                        f"{result.killed or got!r} vs {base.line.strip()!r})")
     headline = view.headline_pass()
     control = collect(headline, None, force=selection) if headline else None
-    out = ForkResult(control, problems=list(forked["problems"]))
+    out = ForkResult(control, problems=list(forked["problems"]), cover=view.coverage(headline))
     # the row of the committing computation (later ones may come from an adapted model)
     commits = {int(p): int(ev) for p, ev in zip(control.positions, control.commit_event)} if control else {}
     out.rows = {int(t): row for e in (headline.events if headline else []) for t, row in e.get("rows", {}).items()

@@ -192,7 +192,8 @@ def run_dynamic(loaded: Loaded, static_findings: list[Finding], options: Dynamic
         if f.code == "PG800":
             f.data.update({"seconds": round(elapsed, 2), "peak_rss": base.peak_rss})
     ranks = scored_ranks(dict(run_config or {}))
-    merge(static_findings, findings, _ran_in_headline(view.coverage(headline), main, main_path, loaded.helpers, ranks))
+    cover = ctx.forks.cover if ctx.forks is not None else None
+    merge(static_findings, findings, _ran_in_headline(cover, main, main_path, loaded.helpers, ranks))
     return findings
 
 
@@ -208,7 +209,7 @@ def _ran_in_headline(cover: Coverage | None, main: SourceFile, main_path: Path, 
 
     def why_not(f: Finding) -> str | None:
         if cover is None:
-            return "the run left no line record"
+            return "no line record of the headline pass (it is taken in the fork re-run, which did not run or finish)"
         if f.path == main.path:
             name = SCRIPT_NAME
         else:

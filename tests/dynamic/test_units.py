@@ -387,3 +387,20 @@ def test_a_two_stage_run_starts_from_what_the_default_path_writes() -> None:
     assert run.data["outcome"] == "PASS"
     assert ("two-stage run: the scored configuration loads stage1_model.pt, which a first run on the code's defaults "
             "wrote") in run.evidence
+
+
+@pytest.mark.slow
+def test_only_a_lead_whose_line_ran_in_the_headline_pass_is_cleared() -> None:
+    """The control of the fork re-run records the lines of the headline pass: the TTT step inside the
+    scored loop ran there (its lead is cleared by the score-before-update PASS); the training call
+    before the evaluation did not (its lead keeps its level)."""
+    from auditor.dynamic.runner import run_dynamic
+    from tests.dynamic.conftest import FIXTURES, FLIP, loaded_for
+
+    loaded = loaded_for(FIXTURES / "legal_ttt.py")
+    in_pass = Finding("PG301", "C3-a", Level.FAIL, Source.STATIC, loaded.main.path, 23, "lead", [], Confidence.MEDIUM)
+    before = Finding("PG301", "C3-a", Level.FAIL, Source.STATIC, loaded.main.path, 11, "lead", [], Confidence.MEDIUM)
+    run_dynamic(loaded, [in_pass, before], FLIP)
+    assert (in_pass.level, in_pass.data["dynamic"]) == (Level.REVIEW, "cleared")
+    assert (before.level, before.data["dynamic"]) == (Level.FAIL, "not-exercised")
+    assert "line 11 did not run in the headline pass" in before.evidence[-1]

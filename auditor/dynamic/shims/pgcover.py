@@ -1,9 +1,10 @@
-"""Which lines of the submission's own files ran, and in which pass (the tape's metric-log count then).
+"""Which lines of the submission's own files ran in the headline pass (the tape's metric-log count then).
 
-A probe may clear a static lead only if the lead's line ran in the headline pass; this is the
-record of that. ``sys.settrace`` is limited to the submission's files: the global hook returns no local
-tracer for any other code, so library frames cost one dictionary lookup per call. (``sys.monitoring``
-would be cheaper on 3.12+; the sandbox runs the auditor's own interpreter, 3.11 here, so settrace it is.)
+A probe may clear a static lead only if the lead's line ran in the headline pass; this is the record
+of that. It starts at the fork point of the re-run (the headline pass's first forward), in the control
+process, and covers the frames already running there. ``sys.settrace`` is limited to the submission's
+files: the global hook returns no local tracer for any other code. (``sys.monitoring`` would be cheaper on
+3.12+; the sandbox runs the auditor's own interpreter, 3.11 here, so settrace it is.)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class LineCover:
         self.tape = tape
         self.mine: dict[str, str | None] = {}  # code file name -> its name relative to the root, or None
         self.hits: dict[tuple[str, int], set[int]] = {}
+        self.started = False
 
     def _name(self, filename: str) -> str | None:
         name = self.mine.get(filename, "")
@@ -31,8 +33,9 @@ class LineCover:
 
     def _global(self, frame: Any, event: str, arg: Any) -> Any:
         name = self._name(frame.f_code.co_filename)
-        if name is None:
-            return None
+        return None if name is None else self._local(name)
+
+    def _local(self, name: str) -> Any:
         hits, tape = self.hits, self.tape
 
         def local(frame: Any, event: str, arg: Any) -> Any:
@@ -42,12 +45,25 @@ class LineCover:
 
         return local
 
-    def install(self) -> None:
+    def start(self) -> None:
+        """Trace from here on: new frames through the hook, the submission's frames already running
+        (the evaluation loop that reached the fork point) through their own ``f_trace``."""
+        self.started = True
         sys.settrace(self._global)
         threading.settrace(self._global)
+        frame = sys._getframe(1)
+        while frame is not None:
+            name = self._name(frame.f_code.co_filename)
+            if name is not None:
+                frame.f_trace = self._local(name)
+                frame.f_trace_lines = True
+            frame = frame.f_back
 
     def record(self) -> None:
-        """One COVER event: file -> line -> the passes (metric-log counts) in which it ran."""
+        """One COVER event, if the record started: file -> line -> the passes (metric-log counts) in which
+        it ran."""
+        if not self.started:
+            return
         sys.settrace(None)
         lines: dict[str, dict[str, list[int]]] = {}
         for (name, line), passes in self.hits.items():

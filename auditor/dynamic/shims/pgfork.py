@@ -96,7 +96,8 @@ def _apply(holders: list, edits: list[list[int]]) -> None:
 
 
 class ForkPlan:
-    def __init__(self, tape: Any, plan: dict) -> None:
+    def __init__(self, tape: Any, plan: dict, on_fired: Any = None) -> None:
+        self.on_fired = on_fired  # called in the control once the children are done (the line record starts)
         self.tape, self.plan = tape, plan
         self.fired = False
         self.child: dict | None = None
@@ -144,6 +145,8 @@ class ForkPlan:
             time.sleep(0.002)
         gc.unfreeze()
         self.tape.record("FORKED", **report)
+        if self.on_fired is not None:
+            self.on_fired()
 
     @staticmethod
     def _poll(pid: int, start: float, timeout: float) -> str | None:
@@ -221,5 +224,5 @@ def _own_scratch(variant_id: str) -> None:
     os.environ["RUN_ID"] = f"{os.environ.get('RUN_ID', 'pgolf')}_{variant_id}"
 
 
-def install(tape: Any, plan: dict | None) -> ForkPlan | None:
-    return ForkPlan(tape, plan) if plan else None
+def install(tape: Any, plan: dict | None, on_fired: Any = None) -> ForkPlan | None:
+    return ForkPlan(tape, plan, on_fired) if plan else None
