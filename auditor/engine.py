@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from auditor import registry
+from auditor import levels, registry
 from auditor.analysis import Analysis, ParseFailure
 from auditor.analysis.program import helper_context
 from auditor.config import Config
@@ -45,6 +45,8 @@ class AuditOptions:
     config: Config | None = None
     #: how the dynamic stage runs (time limit, forks, sweep, cache)
     dynamic_options: DynamicOptions = field(default_factory=DynamicOptions)
+    #: judge record folders by the rules in force on this date instead of the submission's own
+    as_of: str | None = None
 
     @property
     def effective_select(self) -> tuple[str, ...]:
@@ -142,7 +144,7 @@ def _audit_folder(folder: Path, options: AuditOptions, result: InputResult) -> N
     loaded = _audit_file(folder / MAIN_SCRIPT, options, result, dynamic=dynamic, run_config=run_config)
     try:
         package_findings, extra = verify_folder(
-            folder, select=options.effective_select, ignore=options.effective_ignore
+            folder, select=options.effective_select, ignore=options.effective_ignore, as_of=options.as_of
         )
     except FolderError as exc:
         raise CannotAudit(str(exc)) from exc
@@ -222,5 +224,6 @@ def _apply_waivers(findings: list[Finding], config: Config | None) -> None:
         return
     for finding in findings:
         waiver = config.waiver_for(finding)
-        if waiver is not None:
+        # the level policy keeps a waived finding's level; it no longer counts in the verdict
+        if waiver is not None and not levels.decide(finding.level, waived=True).counted:
             finding.waived = {"reason": waiver.reason, "ruling": waiver.ruling}

@@ -54,6 +54,8 @@ class RecordFolder:
     record_track: bool
     designated_kind: str | None = None
     sizes: dict[str, int] = field(default_factory=dict)
+    #: sibling folders that supply this record's extra runs (RULEBOOK §11.2), with why each is one
+    companions: list[tuple["RecordFolder", str]] = field(default_factory=list)
 
     def rel(self, name: str) -> str:
         """Path of a file in the folder as findings show it."""
@@ -106,8 +108,9 @@ class RecordFolder:
         return statistics.fmean(values) if values else None
 
 
-def load_folder(path: Path) -> RecordFolder:
-    """Read a record folder. Unreadable pieces become problems the checks report, never exceptions."""
+def load_folder(path: Path, companions: bool = True) -> RecordFolder:
+    """Read a record folder. Unreadable pieces become problems the checks report, never exceptions.
+    ``companions``: also read the sibling folders that supply its runs (one level, never recursive)."""
     files = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file() and ".git" not in p.parts)
     sizes = {f: (path / f).stat().st_size for f in files}
     claim, claim_rel, problems = None, None, []
@@ -121,7 +124,47 @@ def load_folder(path: Path) -> RecordFolder:
     folder = RecordFolder(path, files, claim, claim_rel, problems, runs, entry, helpers, third,
                           _is_record_track(path, claim), sizes=sizes)
     folder.designated_kind = _designate(folder)
+    if companions:
+        folder.companions = [(load_folder(p, companions=False), why) for p, why in _companions(path, folder)]
     return folder
+
+
+#: ``submission.json`` fields by which a folder declares that it supports another record's claim
+_SUPPORT_KEYS = ("supports_pr", "record_support", "supports", "supports_folder")
+
+
+def _companions(path: Path, folder: RecordFolder) -> list[tuple[Path, str]]:
+    """Sibling folders in the same track that supply this record's runs (RULEBOOK §11.2): one our
+    README names, or one that declares it supports a record (``supports_pr`` / ``record_support``).
+    Either must also show it ran our configuration: a byte-identical copy of one of our logs, or the
+    same entry script byte for byte (a README that only cites an earlier record as its base is not)."""
+    parent = path.resolve().parent
+    try:
+        siblings = sorted(p for p in parent.iterdir() if p.is_dir() and p.resolve() != path.resolve())
+    except OSError:
+        return []
+    readme = next((path / f for f in folder.files if f.lower() == "readme.md"), None)
+    text = readme.read_text(encoding="utf-8", errors="replace") if readme else ""
+    ours = {(path / r.rel).read_bytes() for r in folder.runs}
+    script = (path / folder.entry).read_bytes() if folder.entry else None
+    out: list[tuple[Path, str]] = []
+    for sib in siblings:
+        claim_file = sib / "submission.json"
+        raw = claim_file.read_text(encoding="utf-8", errors="replace") if claim_file.is_file() else ""
+        named = sib.name in text
+        supports = any(f'"{k}"' in raw or f'"{k}"' in raw.replace(": ", ":") for k in _SUPPORT_KEYS)
+        if not (named or supports):
+            continue
+        files = sorted(q for q in sib.iterdir() if q.is_file())
+        shared = next((q.name for q in files if q.suffix in _LOG_SUFFIXES and q.stat().st_size <= MAX_LOG_BYTES
+                       and q.read_bytes() in ours), None)
+        same_code = script is not None and any(q.name == folder.entry and q.read_bytes() == script for q in files)
+        if not (shared or same_code):
+            continue
+        how = f"our README names {sib.name}" if named else f"{sib.name}/submission.json declares record support"
+        proof = f"it ships a copy of our log ({sib.name}/{shared})" if shared else f"it ships the same {folder.entry}"
+        out.append((sib, f"{how}, and {proof}"))
+    return out
 
 
 def _is_record_track(path: Path, claim: Claim | None) -> bool:

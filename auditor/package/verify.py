@@ -15,6 +15,7 @@ from auditor.findings import Finding
 from auditor.package.check import Context, Sota, all_package_checks
 from auditor.package.folder import RecordFolder, load_folder
 from auditor.registry import code_selected
+from auditor.rulings import submission_date
 
 
 class FolderError(ValueError):
@@ -27,6 +28,8 @@ def verify_folder(
     bpb_tolerance: float = 1e-5,
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
+    as_of: str | None = None,
+    pr_created: str | None = None,
 ) -> tuple[list[Finding], dict[str, Any]]:
     """Run the package checks on ``folder``; findings carry ``Source.PACKAGE`` and a file + line."""
     folder = Path(folder)
@@ -36,13 +39,17 @@ def verify_folder(
         model = load_folder(folder)
     except OSError as exc:
         raise FolderError(f"{folder}: cannot read: {exc}") from exc
-    ctx = Context(model, sota=sota, bpb_tolerance=bpb_tolerance)
+    # the rules in force on the submission's date decide the dated levels (RULEBOOK §11.1)
+    date = submission_date(folder, model.claim.date if model.claim else None, as_of, pr_created)
+    ctx = Context(model, sota=sota, bpb_tolerance=bpb_tolerance, date=date)
     select, ignore = list(select), list(ignore)
     findings: list[Finding] = []
     for check in all_package_checks():
         if code_selected(check.code, select, ignore):
             findings.extend(check().check(ctx))
-    return findings, folder_summary(model)
+    summary = folder_summary(model)
+    summary["submission_date"] = {"date": date.when.text, "source": date.source} if date else None
+    return findings, summary
 
 
 def folder_summary(model: RecordFolder) -> dict[str, Any]:
