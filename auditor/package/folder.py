@@ -56,6 +56,34 @@ class RecordFolder:
     sizes: dict[str, int] = field(default_factory=dict)
     #: sibling folders that supply this record's extra runs (RULEBOOK §11.2), with why each is one
     companions: list[tuple["RecordFolder", str]] = field(default_factory=list)
+    #: bytes of the decoded source when the entry script is packed (what its logs' code size measures)
+    decoded_bytes: int | None = None
+
+    def shipped_code_bytes(self) -> int | None:
+        """Bytes of the shipped code that runs: the entry script plus its helpers (a trampoline's target)."""
+        if self.entry is None:
+            return None
+        return self.sizes[self.entry] + sum(self.sizes.get(h, 0) for h in self.helpers)
+
+    def code_sizes_of_shipped(self) -> set[int]:
+        """Every code byte count a log of the shipped code may print: the entry alone, with its helpers,
+        the helpers alone (a trampoline's target), and a packed entry's decoded source."""
+        if self.entry is None:
+            return set()
+        entry, helpers = self.sizes[self.entry], [self.sizes.get(h, 0) for h in self.helpers]
+        out = {entry, entry + sum(helpers), *helpers, sum(helpers)}
+        if self.decoded_bytes is not None:
+            out |= {self.decoded_bytes, self.decoded_bytes + sum(helpers)}
+        return {n for n in out if n > 0}
+
+    def of_shipped_code(self, run: Run) -> bool:
+        """Whether a log can be a run of the shipped code: it prints no code size, a compressed one (a
+        function of the source that cannot be recomputed here), or one the shipped files reconcile.
+        Logs of other code are not evidence about the submission (RULEBOOK §11.5)."""
+        sizes = [c for c in run.log.code_sizes if c.method != "uncompressed"] or run.log.code_sizes
+        if not sizes or any(c.method == "compressed" for c in run.log.code_sizes):
+            return True
+        return any(c.bytes in self.code_sizes_of_shipped() for c in run.log.code_sizes)
 
     def rel(self, name: str) -> str:
         """Path of a file in the folder as findings show it."""
@@ -120,9 +148,10 @@ def load_folder(path: Path, companions: bool = True) -> RecordFolder:
         claim, problems = load_submission(path / claim_rel)
     runs = _runs(path, files, sizes)
     entry = _entry(path, files)
-    helpers, third = _entry_dependencies(path, entry) if entry else ([], [])
+    decoded: list[int] = []
+    helpers, third = _entry_dependencies(path, entry, decoded) if entry else ([], [])
     folder = RecordFolder(path, files, claim, claim_rel, problems, runs, entry, helpers, third,
-                          _is_record_track(path, claim), sizes=sizes)
+                          _is_record_track(path, claim), sizes=sizes, decoded_bytes=decoded[0] if decoded else None)
     folder.designated_kind = _designate(folder)
     if companions:
         folder.companions = [(load_folder(p, companions=False), why) for p, why in _companions(path, folder)]
@@ -216,7 +245,7 @@ def _entry(path: Path, files: list[str]) -> str | None:
     return trains[0] if trains else None
 
 
-def _entry_dependencies(path: Path, entry: str) -> tuple[list[str], list[tuple[str, int]]]:
+def _entry_dependencies(path: Path, entry: str, decoded: list[int] | None = None) -> tuple[list[str], list[tuple[str, int]]]:
     """Local code files the entry script runs (the loader's structural discovery, through packed
     wrappers and trampolines), and its third-party imports. A missing helper is the static rule
     PG904's finding; an entry the loader cannot read is the static stage's ERROR."""
@@ -226,6 +255,8 @@ def _entry_dependencies(path: Path, entry: str) -> tuple[list[str], list[tuple[s
         loaded = load(path / entry)
     except InputError:
         return [], []
+    if decoded is not None and loaded.main.provenance.is_packed:
+        decoded.append(len(loaded.main.text.encode()))  # the raw source a packed script's log measures
     root = path.resolve()
     runs = [Path(h.provenance.text_path or h.path) for h in loaded.helpers]
     runs += [Path(f.path) for f in loaded.foreign if f.invoked]
