@@ -20,7 +20,7 @@ from auditor import levels, registry
 from auditor.analysis import Analysis, ParseFailure
 from auditor.analysis.program import helper_context
 from auditor.config import Config
-from auditor.decode import InputError, Loaded, load
+from auditor.decode import InputError, Loaded, layers, load
 from auditor.dynamic.runner import DynamicOptions, not_run, run_dynamic
 from auditor.findings import Finding, InputResult, sha256_bytes
 from auditor.package.runconfig import RunConfiguration, run_configuration
@@ -69,7 +69,8 @@ class _InternalError(Exception):
 
 
 def is_record_folder(path: Path) -> bool:
-    return path.is_dir() and (path / MAIN_SCRIPT).is_file()
+    """Whatever its main script is called (``decode.layers.is_record_folder``)."""
+    return layers.is_record_folder(path)
 
 
 def audit(path: Path, options: AuditOptions | None = None) -> InputResult:
@@ -81,7 +82,8 @@ def audit(path: Path, options: AuditOptions | None = None) -> InputResult:
     try:
         if path.is_dir():
             if not is_record_folder(path):
-                raise CannotAudit(f"{path}: a folder to audit must contain {MAIN_SCRIPT}")
+                raise CannotAudit(f"{path}: a folder to audit must contain {MAIN_SCRIPT} (or a Python script "
+                                  "beside a submission*.json)")
             _audit_folder(path, options, result)
         else:
             _audit_file(path, options, result, dynamic=bool(options.dynamic))
@@ -104,10 +106,10 @@ def _input_problem(exc: Exception) -> bool:
 
 
 def _sha256(path: Path) -> str | None:
-    target = path / MAIN_SCRIPT if path.is_dir() else path
     try:
+        target = layers.entry_script(path) if path.is_dir() else path
         return sha256_bytes(target.read_bytes())
-    except OSError:
+    except (OSError, InputError):
         return None
 
 
@@ -141,7 +143,7 @@ def _audit_folder(folder: Path, options: AuditOptions, result: InputResult) -> N
     dynamic = True if options.dynamic is None else options.dynamic
     # gated paths are judged under the configuration of the run that produced the score (RULEBOOK §8.3)
     run_config = run_configuration(folder)
-    loaded = _audit_file(folder / MAIN_SCRIPT, options, result, dynamic=dynamic, run_config=run_config)
+    loaded = _audit_file(layers.entry_script(folder), options, result, dynamic=dynamic, run_config=run_config)
     try:
         package_findings, extra = verify_folder(
             folder, select=options.effective_select, ignore=options.effective_ignore, as_of=options.as_of
