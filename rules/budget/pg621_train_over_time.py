@@ -10,7 +10,7 @@ What it detects
       the overshoot in seconds — the March rulings forbid it, while the final leaderboard's top rows
       all did it and finished at 603.0 to 606.6 s. Beyond about 607 s: FAIL.
     - When the folder (or a companion folder supplying its runs) also ships a compliant re-run of
-      the same configuration (a larger reserve that fits), the overshooting runs are INFO.
+      the same configuration and seed (a larger reserve that fits), the overshooting run is INFO.
     Per-seed training times claimed in ``submission.json`` are checked too. Self-generated
     calibration after the cap (no training data) is WARN. Every level names its rule version.
 Why it breaks the metric
@@ -53,13 +53,17 @@ ACCEPTED_OVERSHOOT_TOTAL_MS = 607_000
 
 
 def step_ms(run: Run) -> float:
-    """One training step's time: the logged ``step_avg``, else train time / steps, else the slack."""
+    """How far past the cap the loop may stop: one training step (the logged ``step_avg``, else train
+    time / steps), and at least ``LAST_STEP_SLACK_MS`` — the reference timer syncs only at intervals,
+    so merged logs of the unmodified loop stop 40 to 130 ms past 600,000 ms with 44 to 87 ms steps."""
     log = run.log
     if log.step_avg_ms is not None:
-        return log.step_avg_ms.value
-    if log.train is not None and log.steps:
-        return log.train.value / log.steps
-    return LAST_STEP_SLACK_MS
+        step = log.step_avg_ms.value
+    elif log.train is not None and log.steps:
+        step = log.train.value / log.steps
+    else:
+        step = 0.0
+    return max(step, LAST_STEP_SLACK_MS)
 
 
 def timing(run: Run) -> tuple[float, float, float] | None:
@@ -86,12 +90,11 @@ class TrainOverTime(PackageCheck):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         f = ctx.folder
-        rerun = self._compliant_rerun(f)
         for run in f.distinct_runs:
             t = timing(run)
             if t is None:
                 continue
-            yield from self._run(ctx, f, run, t, rerun)
+            yield from self._run(ctx, f, run, t, self._compliant_rerun(f, run))
         claim = f.claim
         if claim is None or not f.record_track:
             return
@@ -143,16 +146,14 @@ class TrainOverTime(PackageCheck):
                                level=Level.WARN, data=data)
 
     @staticmethod
-    def _compliant_rerun(f: RecordFolder) -> str | None:
-        """A shipped run of this configuration whose loop and calibration fit in 600 s, when some other
-        run of the folder calibrated past the cap (a "compliance re-run" with a larger reserve)."""
-        over = [r for r in f.distinct_runs if (t := timing(r)) and t[1] and t[2] > TRAIN_BUDGET_MS]
-        if not over:
-            return None
+    def _compliant_rerun(f: RecordFolder, run: Run) -> str | None:
+        """A shipped re-run of ``run`` (same seed, in this folder or a companion supplying its runs)
+        whose loop and calibration fit in 600 s: a "compliance re-run" with a larger reserve."""
         for src, prefix in [(f, ""), *((c, f"../{c.path.name}/") for c, _ in f.companions)]:
             for r in src.distinct_runs:
-                if r.log.hessians_s and fits(r) and src.headline(r) is not None:
-                    t = timing(r)
-                    assert t is not None
-                    return f"{prefix}{r.rel} ({t[2] / 1000:.1f} s with calibration)"
+                if r is run or r.seed != run.seed or not (r.log.hessians_s and fits(r)) or src.headline(r) is None:
+                    continue
+                t = timing(r)
+                assert t is not None
+                return f"{prefix}{r.rel} ({t[2] / 1000:.1f} s with calibration)"
         return None

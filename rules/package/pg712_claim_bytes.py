@@ -79,7 +79,9 @@ class ClaimBytes(PackageCheck):
             if sc.bytes_total is None or not seed_runs:
                 continue
             v = int(sc.bytes_total.value)
-            if v in {r.log.total.bytes for r in seed_runs} | valid:
+            own = {r.log.total.bytes for r in seed_runs} | {r.log.model.bytes + code for r in seed_runs
+                                                            if r.log.model is not None and code is not None}
+            if v in own:
                 continue
             r = seed_runs[0]
             if v <= ARTIFACT_CAP_BYTES < max(x.log.total.bytes for x in seed_runs):
