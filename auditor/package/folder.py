@@ -213,7 +213,9 @@ def _companions(path: Path, folder: RecordFolder) -> list[tuple[Path, str]]:
         shared = next((q.name for q in files if q.suffix in _LOG_SUFFIXES and q.stat().st_size <= MAX_LOG_BYTES
                        and q.read_bytes() in ours), None)
         same_code = script is not None and any(q.name == folder.entry and q.read_bytes() == script for q in files)
-        if not (shared or same_code):
+        # a support declaration names no folder: only a copy of our own log ties it to us; a README
+        # that names the sibling is tied by the log or by the same script
+        if not (shared or (named and same_code)):
             continue
         how = f"our README names {sib.name}" if named else f"{sib.name}/submission.json declares record support"
         proof = f"it ships a copy of our log ({sib.name}/{shared})" if shared else f"it ships the same {folder.entry}"

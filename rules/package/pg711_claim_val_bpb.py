@@ -118,6 +118,9 @@ class ClaimValBpb(PackageCheck):
         mean = statistics.fmean(values)
         if self._close(c, mean, ctx, slack=len(values)):
             return
+        every = [getattr(h, metric) for r in f.distinct_runs if (h := f.headline(r)) is not None]
+        if not f.claim.seeds and len(every) > len(values) and self._close(c, statistics.fmean(every), ctx, slack=len(every)):
+            return  # the mean over every run, several of one seed (runs are counted, not seed values)
         evidence = [f"{r.rel}:{f.headline(r).line}: {f.headline(r).text}" for r in runs[:5]]
         single = [r for r in runs if self._close(c, getattr(f.headline(r), metric), ctx)]
         if single:
