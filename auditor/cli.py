@@ -245,7 +245,12 @@ def run_rules(args: argparse.Namespace) -> int:
         if rule is None:
             raise UsageError(f"unknown check code {args.code!r}; `pgolf-audit rules` lists them")
         if args.format == "json":
-            print(json.dumps({"code": rule.code, "markdown": page(rule)}))
+            from auditor.rulings import history
+
+            rulings = [{"id": r.id, "date": r.date, "url": r.url, "title": r.title, "status": r.status, "quote": r.quote,
+                        "governs": [{"case": g.case, "before": g.before.name if g.before else None, "after": g.after.name}
+                                    for g in r.governs if g.check == rule.code]} for r in history(rule.code)]
+            print(json.dumps({"code": rule.code, "markdown": page(rule), "history": rulings}))
         else:
             Console().print(Markdown(page(rule)))
         return 0
