@@ -119,6 +119,17 @@ def after_dynamic(level: Level, outcome: Dynamic, *, disputed: bool, gated: bool
     return new, confidence
 
 
+def scoped(level: Level, *, record_track: bool, backs_claim: bool) -> tuple[Level, str]:
+    """A budget or hardware finding on one run: the full level for a record-track run the claim rests
+    on; INFO on the non-record track and for logs that do not back the claim (development runs,
+    ablations shipped beside the seeds). Returns the level and the message suffix that says why."""
+    if not record_track:
+        return Level.INFO, " (non-record track)"
+    if not backs_claim:
+        return Level.INFO, " (a log that does not back the claim)"
+    return level, ""
+
+
 def probe_level(rule_level: Level, outcome: str, tolerated: Level | None = None) -> Level:
     """A probe's own finding: PASS → INFO, INCONCLUSIVE → REVIEW (the analysis could not decide),
     FAIL → the rule's level, or ``tolerated`` when the measured pattern is one maintainers tolerate."""

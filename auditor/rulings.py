@@ -25,7 +25,7 @@ from pathlib import Path
 from auditor.findings import Level
 
 REGISTRY = Path(__file__).resolve().parents[1] / "rules" / "rulings.toml"
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 _STATUSES = ("README rule", "maintainer ruling", "maintainer practice", "community consensus", "disputed")
 
 
@@ -42,7 +42,7 @@ class When:
     start: dt.datetime
     precision: str
 
-    def on_or_after(self, ruling: "When") -> bool:
+    def on_or_after(self, ruling: When) -> bool:
         """Whether a submission at ``self`` falls on or after ``ruling`` took effect. A day-precision
         submission is placed at the start of its day: a ruling that took effect later that same day
         (the 3-run guidance at 22:03 UTC) was not yet in force for it — the benefit of the doubt."""

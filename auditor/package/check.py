@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from auditor import rulings
 from auditor.findings import Confidence, Finding, Level, Source
-from auditor.levels import Evidence, decide
+from auditor.levels import Evidence, decide, scoped
 from auditor.package.folder import RecordFolder
 from auditor.rule import RuleInfo
 
@@ -97,11 +97,7 @@ def scope(folder: RecordFolder, run, level: Level) -> tuple[Level, str]:
     """A budget or hardware finding's level and message suffix for one run: the full level for a run
     the record claim rests on; INFO on the non-record track and for logs that do not back the claim
     (development runs, ablations shipped beside the seeds)."""
-    if not folder.record_track:
-        return Level.INFO, " (non-record track)"
-    if not folder.backs_claim(run):
-        return Level.INFO, " (a log that does not back the claim)"
-    return level, ""
+    return scoped(level, record_track=folder.record_track, backs_claim=folder.backs_claim(run))
 
 
 def _line_text(folder: RecordFolder, file: str, line: int) -> str:

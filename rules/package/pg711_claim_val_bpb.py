@@ -39,8 +39,8 @@ from collections.abc import Iterator
 from auditor.findings import Finding, Level, Status
 from auditor.levels import Evidence
 from auditor.package.check import Context, PackageCheck
-from auditor.package.logs import EvalLine
 from auditor.package.folder import Run
+from auditor.package.logs import EvalLine
 from auditor.package.submission import Claimed
 
 

@@ -20,12 +20,15 @@ NON_RECORD = "track_non_record_16mb"
 #: a tiny entry script: nothing for the static rules to report
 SCRIPT = (
     'import os\n'
+    '\n'
     'import torch\n'
     '\n'
+    '\n'
     'def main():\n'
-    '    seed = int(os.environ.get("SEED", 1337))\n'
+    '    seed = int(os.environ.get("SEED", "1337"))\n'
     '    torch.manual_seed(seed)\n'
     '    print(f"seed:{seed}")\n'
+    '\n'
     '\n'
     'if __name__ == "__main__":\n'
     '    main()\n'

@@ -157,7 +157,7 @@ def test_a_claim_under_the_cap_hiding_logs_over_it_fails(tmp_path: Path) -> None
         ("PG712", "submission.json", 15, "FAIL"), ("PG712", "submission.json", 19, "FAIL")]
     f = next(x for x in only(r, "PG611") if "seed 42" in x["message"])
     assert f["data"]["rule_version"]["ruling"] == "readme-artifact-cap"
-    assert f["evidence"][0] == "train_seed42.log:9: Total submission size int6+zstd: 16062174 bytes"
+    assert f["evidence"][0] == "train_seed42.log:9: Total submission size int6+zstd: 16062179 bytes"
 
 
 def test_model_plus_shipped_script_is_a_valid_total(tmp_path: Path) -> None:

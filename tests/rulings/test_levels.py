@@ -10,9 +10,25 @@ import pytest
 
 from auditor.cli import main
 from auditor.findings import Confidence, Level, Status
-from auditor.levels import Dynamic, Evidence, Gate, after_dynamic, decide, probe_level
+from auditor.levels import (
+    Dynamic,
+    Evidence,
+    Gate,
+    after_dynamic,
+    decide,
+    probe_level,
+    scoped,
+)
 from auditor.registry import catalog
-from auditor.rulings import (RulingsError, SubmissionDate, history, parse_when, rulings, submission_date, version)
+from auditor.rulings import (
+    RulingsError,
+    SubmissionDate,
+    history,
+    parse_when,
+    rulings,
+    submission_date,
+    version,
+)
 
 F, R, W, I, P = Level.FAIL, Level.REVIEW, Level.WARN, Level.INFO, Level.PASS
 LATE = SubmissionDate(parse_when("2026-03-20"), "submission.json date")
@@ -58,6 +74,9 @@ def test_dynamic_step_for_the_merge_and_probe_levels() -> None:
     assert after_dynamic(W, Dynamic.CONFIRMED, disputed=False, gated=False) == (W, None)
     assert [probe_level(F, o) for o in ("PASS", "FAIL", "INCONCLUSIVE")] == [I, F, R]
     assert probe_level(F, "FAIL", tolerated=W) == W
+    assert scoped(F, record_track=True, backs_claim=True) == (F, "")
+    assert scoped(F, record_track=False, backs_claim=True) == (I, " (non-record track)")
+    assert scoped(F, record_track=True, backs_claim=False) == (I, " (a log that does not back the claim)")
 
 
 def test_versions_by_date() -> None:
