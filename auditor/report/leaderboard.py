@@ -229,7 +229,8 @@ tr.summary{cursor:pointer}tr.summary:hover{background:#f3f6fa}
 tr.summary td:first-child::before{content:"\\25B8 ";color:var(--muted)}
 tr.summary[aria-expanded=true] td:first-child::before{content:"\\25BE "}
 .verdict{font-weight:700}.verdict.FAIL{color:var(--fail)}.verdict.REVIEW{color:var(--review)}.verdict.PASS{color:var(--pass)}.verdict.ERROR{color:var(--error)}
-.folder{font-family:ui-monospace,Menlo,monospace;font-size:12.5px}
+.folder{font-family:ui-monospace,Menlo,monospace;font-size:12.5px;overflow-wrap:anywhere}
+.track{font-family:system-ui,sans-serif;font-size:11px;color:var(--muted);border:1px solid var(--line);border-radius:8px;padding:0 5px;white-space:nowrap}
 tr.details td{background:#fbfcfd;padding:10px 16px 14px}
 .finding{margin:6px 0 10px;padding-left:10px;border-left:3px solid var(--line)}
 .finding.FAIL{border-color:var(--fail)}.finding.REVIEW{border-color:var(--review)}
@@ -329,7 +330,7 @@ def _entry(i: int, r: Row, link_base: str | None, page_dir: Path | None, root: P
             "verdict": r.verdict}
     attrs = " ".join(f'data-{k}="{_e(v)}"' for k, v in data.items())
     cells = [
-        f'<td class="folder">{_e(r.folder)}</td>',
+        f'<td class="folder" title="{_e(r.folder)}">{_e(_name(r.folder))}{_track(r.folder)}</td>',
         f'<td class="date" title="{_e(r.date_source or "")}">{_e((r.date or "–")[:10])}</td>',
         f'<td class="verdict {r.verdict}">{r.verdict}</td>',
         f'<td class="num">{_num(r.claimed, ".5f")}</td>', f'<td class="num">{_num(r.logged, ".5f")}</td>',
@@ -341,6 +342,18 @@ def _entry(i: int, r: Row, link_base: str | None, page_dir: Path | None, root: P
             f'<tr class="summary" tabindex="0" aria-expanded="false">{"".join(cells)}</tr>'
             f'<tr class="details" hidden><td colspan="{len(_HEADERS)}">{_details(r, link_base, page_dir, root)}</td></tr>'
             "</tbody>")
+
+
+def _name(folder: str) -> str:
+    return folder.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _track(folder: str) -> str:
+    """A short track label under the folder name (the full path is the cell's title)."""
+    parts = folder.split("/")
+    track = next((p for p in parts if p.startswith("track_")), "")
+    label = "non-record" if "non_record" in track else track.removeprefix("track_")
+    return f' <span class="track">{_e(label)}</span>' if label else ""
 
 
 def _details(r: Row, link_base: str | None, page_dir: Path | None, root: Path | None) -> str:
