@@ -82,8 +82,7 @@ def audit(path: Path, options: AuditOptions | None = None) -> InputResult:
     try:
         if path.is_dir():
             if not is_record_folder(path):
-                raise CannotAudit(f"{path}: a folder to audit must contain {MAIN_SCRIPT} (or a Python script "
-                                  "beside a submission*.json)")
+                raise CannotAudit(f"{path}: a folder to audit must contain {MAIN_SCRIPT}")
             _audit_folder(path, options, result)
         else:
             _audit_file(path, options, result, dynamic=bool(options.dynamic))
