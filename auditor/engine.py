@@ -25,6 +25,7 @@ from auditor.dynamic.runner import DynamicOptions, not_run, run_dynamic
 from auditor.findings import Finding, InputResult, sha256_bytes
 from auditor.package.runconfig import RunConfiguration, run_configuration
 from auditor.package.verify import FolderError, verify_folder
+from auditor.rulings import SubmissionDate, parse_when
 from auditor.source import SourceFile
 
 #: lines of source shown either side of a finding's line in the terminal report
@@ -151,6 +152,9 @@ def _audit_folder(folder: Path, options: AuditOptions, result: InputResult) -> N
         raise CannotAudit(str(exc)) from exc
     result.findings.extend(package_findings)
     result.extra.update(extra)
+    # static rules whose level changed by date are judged by the rules of the submission's date
+    dated = extra.get("submission_date")
+    levels.apply_versions(result.findings, SubmissionDate(parse_when(dated["date"]), dated["source"]) if dated else None)
     attach_excerpts(package_findings, [loaded.main, *loaded.helpers])
 
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from auditor.findings import Confidence, Level, Status
-from auditor.rulings import Version
+from auditor.findings import Confidence, Finding, Level, Source, Status
+from auditor.rulings import SubmissionDate, Version, governed, version
 
 
 class Evidence(enum.Enum):
@@ -106,6 +106,22 @@ def _dynamic_step(level: Level, dynamic: Dynamic, disputed: bool) -> tuple[Level
             return Level.REVIEW, Confidence.LOW, "cleared dynamically"
         return (level, None, "") if disputed else (Level.INFO, None, "cleared dynamically")
     return level, None, ""
+
+
+def apply_versions(findings: list[Finding], date: SubmissionDate | None) -> None:
+    """Static findings of a rule whose level the rulings registry sets by date (case ``default``): a
+    rule not yet in force on the submission's date lowers the finding to its earlier level, and the
+    finding names the version applied. Package checks apply their versions themselves (``case=``).
+    Only lowers: a gate or a disputed status may already have put the finding below the version."""
+    for f in findings:
+        if f.source is not Source.STATIC or not governed(f.code, "default"):
+            continue
+        v = version(f.code, "default", date)
+        f.data["rule_version"] = v.as_data()
+        f.evidence.append(v.describe())
+        if v.level < f.level:
+            f.level = v.level
+            f.message += f" [{v.ruling.title}, {v.ruling.date}: not yet in force]"
 
 
 def after_dynamic(level: Level, outcome: Dynamic, *, disputed: bool, gated: bool) -> tuple[Level, Confidence | None]:

@@ -172,6 +172,11 @@ def history(code: str) -> list[Ruling]:
     return [r for r in rulings() if code.upper() in r.checks]
 
 
+def governed(check: str, case: str) -> bool:
+    """Whether some ruling sets the level of (``check``, ``case``)."""
+    return any(g.check == check and g.case == case for r in rulings() for g in r.governs)
+
+
 def version(check: str, case: str, date: SubmissionDate | None) -> Version:
     """The level of (``check``, ``case``) on ``date``: the latest governing ruling in force then, else
     the earliest one's ``before`` level. Without a date, the latest ruling applies (today's rules)."""

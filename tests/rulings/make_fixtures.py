@@ -34,6 +34,20 @@ SCRIPT = (
     '    main()\n'
 )
 CODE = len(SCRIPT.encode())
+#: a previous-token mixer with no mask at document starts (C1-d), in our own words
+SMEAR_SCRIPT = (
+    'import torch\n'
+    '\n'
+    '\n'
+    'class Smear(torch.nn.Module):\n'
+    '    def __init__(self, dim):\n'
+    '        super().__init__()\n'
+    '        self.gate = torch.nn.Parameter(torch.zeros(dim))\n'
+    '\n'
+    '    def forward(self, x):\n'
+    '        g = torch.sigmoid(self.gate)\n'
+    '        return torch.cat([x[:, :1], x[:, 1:] + g * x[:, :-1]], dim=1)\n'
+)
 
 
 def sliding_log(seed: int, bpb: float, loss: float, *, model: int = 15_850_000, code: int = CODE,
@@ -140,6 +154,9 @@ def main() -> None:
         "support", "2026-04-29", MEAN, submission_type="record_support", supports_pr=4242, seeds=sorted(SEEDS))})
     objects = claim("seed objects", "2026-04-02", MEAN, seeds=[{"seed": s, "val_bpb": b} for s, (b, _) in SEEDS.items()])
     write(RECORD, "2026-04-02_SeedObjects", {**support, "submission.json": objects})
+    smear = {f"train_seed{s}.log": sliding_log(s, b, lo, code=len(SMEAR_SCRIPT.encode())) for s, (b, lo) in SEEDS.items()}
+    write(RECORD, "2026-04-03_SmearBeforeRuling", {**smear, "submission.json": claim("smear", "2026-04-03", MEAN)},
+          script=SMEAR_SCRIPT)
     # ----- TIME-TRAIN -----------------------------------------------------------------------------
     over = {f"train_seed{s}.log": phased_log(s, b, lo, train_ms=599_600, hessians_s=3.5, reserve_s=0)
             for s, (b, lo) in SEEDS.items()}

@@ -85,6 +85,16 @@ def test_seeds_listed_as_objects_do_not_crash(tmp_path: Path) -> None:
     assert [f for f in r["findings"] if f["code"] == "PG705"] == []
 
 
+def test_a_static_rule_not_yet_in_force_is_info(tmp_path: Path) -> None:
+    """C1-d was enforced from the ruling on PR #1797 (2026-04-26): before it, context only."""
+    code, r = audit(RECORD / "2026-04-03_SmearBeforeRuling", tmp_path)
+    assert (code, r["verdict"], findings(r, "REVIEW")) == (0, "PASS", [])
+    (f,) = only(r, "PG103")
+    assert (f["verdict"], f["line"], f["data"]["rule_version"]["in_force"]) == ("INFO", 11, False)
+    code, r = audit(RECORD / "2026-04-03_SmearBeforeRuling", tmp_path, "--as-of", "2026-04-27")
+    assert (code, r["verdict"], findings(r, "REVIEW")) == (1, "REVIEW", [("PG103", "train_gpt.py", 11, "REVIEW")])
+
+
 # ----- TIME-TRAIN ----------------------------------------------------------------------------------
 
 def test_calibration_after_the_cap_within_the_accepted_overshoot_is_review(tmp_path: Path) -> None:
