@@ -48,6 +48,8 @@ class AuditOptions:
     dynamic_options: DynamicOptions = field(default_factory=DynamicOptions)
     #: judge record folders by the rules in force on this date instead of the submission's own
     as_of: str | None = None
+    #: the PR's creation time when the caller knows it (pr mode, --git-ref): it dates the submission
+    pr_created: str | None = None
 
     @property
     def effective_select(self) -> tuple[str, ...]:
@@ -146,7 +148,8 @@ def _audit_folder(folder: Path, options: AuditOptions, result: InputResult) -> N
     loaded = _audit_file(layers.entry_script(folder), options, result, dynamic=dynamic, run_config=run_config)
     try:
         package_findings, extra = verify_folder(
-            folder, select=options.effective_select, ignore=options.effective_ignore, as_of=options.as_of
+            folder, select=options.effective_select, ignore=options.effective_ignore, as_of=options.as_of,
+            pr_created=options.pr_created
         )
     except FolderError as exc:
         raise CannotAudit(str(exc)) from exc
