@@ -104,6 +104,13 @@ def _line_text(folder: RecordFolder, file: str, line: int) -> str:
     for run in folder.runs:
         if run.rel == file and 0 < line <= len(run.log.lines):
             return f"{file}:{line}: {run.log.lines[line - 1].strip()}"
+    if file == folder.claim_rel:  # the claim's own line is the evidence of a claimed value
+        try:
+            lines = (folder.path / file).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return ""
+        if 0 < line <= len(lines):
+            return f"{file}:{line}: {lines[line - 1].strip()}"
     return ""
 
 
