@@ -116,15 +116,16 @@ def entry_script(folder: Path) -> Path:
 
 def is_record_folder(folder: Path) -> bool:
     """A folder audited as one submission: it holds ``train_gpt.py``, or a Python script beside a
-    ``submission*.json``, or a Python script directly under a ``track_*`` directory (RULEBOOK §11.5:
-    merged records run ``train_gpt_v5.py``, ``train_<arch>.py``, ``train_gpt_cuda_ternary.py``)."""
+    ``submission*.json``, or it sits directly under a ``track_*`` directory (RULEBOOK §11.5: merged
+    records run ``train_gpt_v5.py``, ``train_<arch>.py``, ``train_gpt_cuda_ternary.py``)."""
     if not folder.is_dir():
         return False
     if (folder / ENTRY_NAME).is_file():
         return True
-    if not any(p.is_file() for p in folder.glob("*.py")):
-        return False
-    return any(p.is_file() for p in folder.glob("submission*.json")) or folder.resolve().parent.name.startswith("track_")
+    if folder.resolve().parent.name.startswith("track_"):
+        # a submission folder even without code: audited, so it ends as an ERROR that says so
+        return any(p.is_file() for p in folder.iterdir())
+    return any(p.is_file() for p in folder.glob("*.py")) and any(p.is_file() for p in folder.glob("submission*.json"))
 
 
 def load_file(path: Path, role: str) -> LoadedFile:

@@ -220,6 +220,7 @@ def main() -> None:
                                                                       track="non_record_16mb")})
     write(RECORD, "2026-04-13_OtherScriptName", {**plain, "submission.json": claim("v5", "2026-04-13", MEAN)},
           script_name="train_gpt_v5.py")
+    write(RECORD, "2026-04-14_LogOnly", {"train.log": sliding_log(42, 1.1000, 1.8570)}, script=None)
 
 
 if __name__ == "__main__":

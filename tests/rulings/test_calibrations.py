@@ -217,6 +217,13 @@ def test_a_record_folder_whatever_its_script_is_called(tmp_path: Path) -> None:
     assert (code, r["kind"], r["verdict"], findings(r)) == (0, "folder", "PASS", [("PG702", "train_gpt_v5.py", 1, "WARN")])
 
 
+def test_a_submission_folder_without_code_is_an_error_that_says_so(tmp_path: Path) -> None:
+    code, r = audit(RECORD / "2026-04-14_LogOnly", tmp_path)
+    assert (code, r["kind"], r["verdict"]) == (2, "folder", "ERROR")
+    assert r["error"].endswith("2026-04-14_LogOnly: no train_gpt.py, and no single Python script to audit instead "
+                               "(found: none)")
+
+
 def test_discovery_audits_every_fixture_as_a_folder(tmp_path: Path) -> None:
     out = tmp_path / "all.json"
     main(["check", "--no-dynamic", "--jobs", "1", "--format", "json", "-o", str(out), str(RECORDS)])
