@@ -109,19 +109,24 @@ def _dynamic_step(level: Level, dynamic: Dynamic, disputed: bool) -> tuple[Level
 
 
 def apply_versions(findings: list[Finding], date: SubmissionDate | None) -> None:
-    """Static findings of a rule whose level the rulings registry sets by date (case ``default``): a
-    rule not yet in force on the submission's date lowers the finding to its earlier level, and the
-    finding names the version applied. Package checks apply their versions themselves (``case=``).
-    Only lowers: a gate or a disputed status may already have put the finding below the version."""
+    """Findings of the static and dynamic stages whose level the rulings registry sets by date: the
+    case is ``data["case"]`` when the finding names one (a probe may, e.g. ``next-document-bos``),
+    else ``default`` for static rules. A rule version not yet in force on the submission's date
+    lowers the finding to its earlier level; the finding names the version applied. Package checks
+    apply their versions themselves (``PackageCheck.finding(case=...)``). Only lowers: a gate, a
+    disputed status or a dynamic clearance may already have put the finding below the version."""
     for f in findings:
-        if f.source is not Source.STATIC or not governed(f.code, "default"):
+        if f.source is Source.PACKAGE or "rule_version" in f.data:
             continue
-        v = version(f.code, "default", date)
+        case = f.data.get("case") or ("default" if f.source is Source.STATIC else None)
+        if not case or not governed(f.code, case):
+            continue
+        v = version(f.code, case, date)
         f.data["rule_version"] = v.as_data()
         f.evidence.append(v.describe())
         if v.level < f.level:
             f.level = v.level
-            f.message += f" [{v.ruling.title}, {v.ruling.date}: not yet in force]"
+            f.message += f" [{v.ruling.title}, {v.ruling.date}" + ("" if v.in_force else ": not yet in force") + "]"
 
 
 def after_dynamic(level: Level, outcome: Dynamic, *, disputed: bool, gated: bool) -> tuple[Level, Confidence | None]:

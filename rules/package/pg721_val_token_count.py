@@ -34,7 +34,9 @@ Ruling
 Known gaps
     Tokenizers outside the table (custom vocabularies) are reported as INFO with the count. A count
     that happens to match canonical while targets are skipped and others double counted is invisible
-    here (the dynamic probe measures positions).
+    here, and a per-document evaluator dropping each document's last real target also misses about
+    50,000 targets, which the count alone cannot tell from skipped BOS targets (the dynamic coverage
+    probe measures positions).
 """
 
 from __future__ import annotations

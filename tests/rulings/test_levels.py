@@ -79,6 +79,24 @@ def test_dynamic_step_for_the_merge_and_probe_levels() -> None:
     assert scoped(F, record_track=True, backs_claim=False) == (I, " (a log that does not back the claim)")
 
 
+def test_apply_versions_to_static_and_dynamic_findings() -> None:
+    from auditor.findings import Finding, Source
+    from auditor.levels import apply_versions
+
+    static = Finding(code="PG103", rule="C1-d", level=R, source=Source.STATIC, path="t.py", line=3, message="smear")
+    probe = Finding(code="PG804", rule="VAL-FULL-COVERAGE", level=F, source=Source.DYNAMIC, path="t.py", line=9,
+                    message="gap", data={"case": "next-document-bos"})
+    package = Finding(code="PG731", rule="STAT-SIG", level=F, source=Source.PACKAGE, path="s.json", line=1, message="x")
+    apply_versions([static, probe, package], EARLY)
+    assert (static.level, static.data["rule_version"]["ruling"]) == (I, "pr-1797-cross-doc")
+    assert static.message == "smear [Ruling on PR #1797: previous-token mixing across BOS, 2026-04-26: not yet in force]"
+    assert (probe.level, "rule_version" in probe.data) == (F, False)  # no ruling governs PG804's case yet
+    assert (package.level, package.data) == (F, {})  # package checks apply their own versions
+    late = Finding(code="PG103", rule="C1-d", level=R, source=Source.STATIC, path="t.py", line=3, message="smear")
+    apply_versions([late], SubmissionDate(parse_when("2026-04-27"), "--as-of"))
+    assert (late.level, late.data["rule_version"]["in_force"]) == (R, True)
+
+
 def test_versions_by_date() -> None:
     v = version("PG731", "single-run", parse_date("2026-03-19T22:03:00Z"))
     assert (v.level, v.ruling.id, v.in_force) == (F, "readme-3-runs", True)
