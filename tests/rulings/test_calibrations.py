@@ -217,6 +217,15 @@ def test_a_record_folder_whatever_its_script_is_called(tmp_path: Path) -> None:
     assert (code, r["kind"], r["verdict"], findings(r)) == (0, "folder", "PASS", [("PG702", "train_gpt_v5.py", 1, "WARN")])
 
 
+def test_the_cutoff_uses_the_date_the_audit_judges_by(tmp_path: Path) -> None:
+    code, r = audit(RECORD / "2026-04-13_OtherScriptName", tmp_path, "--as-of", "2026-05-02T00:00:00Z")
+    (f,) = only(r, "PG751")
+    assert (f["verdict"], f["message"]) == ("INFO", "dated 2026-05-02T00:00:00Z (--as-of), on or after the leaderboard "
+                                            "cutoff 2026-05-02 00:00 UTC [Leaderboard cutoff and grace policy, 2026-05-02T00:00Z]")
+    code, r = audit(RECORD / "2026-04-13_OtherScriptName", tmp_path, "--as-of", "2026-05-01T23:59:59Z")
+    assert only(r, "PG751") == []
+
+
 def test_a_submission_folder_without_code_is_an_error_that_says_so(tmp_path: Path) -> None:
     code, r = audit(RECORD / "2026-04-14_LogOnly", tmp_path)
     assert (code, r["kind"], r["verdict"]) == (2, "folder", "ERROR")
