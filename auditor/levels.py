@@ -24,7 +24,7 @@ import enum
 from dataclasses import dataclass
 
 from auditor.findings import Confidence, Finding, Level, Source, Status
-from auditor.rulings import SubmissionDate, Version, governed, version
+from auditor.rulings import SubmissionDate, Version, governed, history, version
 
 
 class Evidence(enum.Enum):
@@ -120,6 +120,8 @@ def apply_versions(findings: list[Finding], date: SubmissionDate | None) -> None
             continue
         case = f.data.get("case") or ("default" if f.source is Source.STATIC else None)
         if not case or not governed(f.code, case):
+            if f.level is Level.FAIL:
+                _cite(f, date)
             continue
         v = version(f.code, case, date)
         f.data["rule_version"] = v.as_data()
@@ -127,6 +129,18 @@ def apply_versions(findings: list[Finding], date: SubmissionDate | None) -> None
         if v.level < f.level:
             f.level = v.level
             f.message += f" [{v.ruling.title}, {v.ruling.date}" + ("" if v.in_force else ": not yet in force") + "]"
+
+
+def _cite(f: Finding, date: SubmissionDate | None) -> None:
+    """Every FAIL names the ruling it rests on: the latest ruling its check cites that was in force on
+    the submission's date (else the earliest), in ``data["ruling"]`` and as the last evidence line."""
+    cited = history(f.code)
+    if not cited:
+        return
+    in_force = [r for r in cited if date is None or date.when.on_or_after(r.when)]
+    r = (in_force or cited)[-1]
+    f.data["ruling"] = {"id": r.id, "date": r.date, "url": r.url, "title": r.title}
+    f.evidence.append(f"ruling: {r.title} ({r.date}, {r.url})")
 
 
 def after_dynamic(level: Level, outcome: Dynamic, *, disputed: bool, gated: bool) -> tuple[Level, Confidence | None]:

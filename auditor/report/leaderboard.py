@@ -113,8 +113,9 @@ def ruling_of(f: Finding, date: str | None) -> Ruling | None:
     """The ruling a finding rests on: the rule version it applied, else the latest ruling its check
     cites that was in force on the submission's date (else its earliest)."""
     version = f.data.get("rule_version")
-    if isinstance(version, dict):
-        found = next((r for r in rulings() if r.id == version.get("ruling")), None)
+    cited_id = version.get("ruling") if isinstance(version, dict) else (f.data.get("ruling") or {}).get("id")
+    if cited_id:
+        found = next((r for r in rulings() if r.id == cited_id), None)
         if found is not None:
             return found
     cited = history(f.code)

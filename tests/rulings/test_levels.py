@@ -92,6 +92,12 @@ def test_apply_versions_to_static_and_dynamic_findings() -> None:
     assert static.message == "smear [Ruling on PR #1797: previous-token mixing across BOS, 2026-04-26: not yet in force]"
     assert (probe.level, "rule_version" in probe.data) == (F, False)  # no ruling governs PG804's case yet
     assert (package.level, package.data) == (F, {})  # package checks apply their own versions
+    subset = Finding(code="PG405", rule="VAL-FULL-COVERAGE", level=F, source=Source.STATIC, path="t.py", line=5,
+                     message="cut")
+    apply_versions([subset], LATE)  # not governed by date: the FAIL still names its ruling and date
+    assert subset.level is F and subset.data["ruling"]["id"] == "readme-full-validation"
+    assert subset.evidence[-1] == ("ruling: README: the headline covers the full validation split (2026-03-18, "
+                                   "https://github.com/openai/parameter-golf/blob/main/README.md)")
     late = Finding(code="PG103", rule="C1-d", level=R, source=Source.STATIC, path="t.py", line=3, message="smear")
     apply_versions([late], SubmissionDate(parse_when("2026-04-27"), "--as-of"))
     assert (late.level, late.data["rule_version"]["in_force"]) == (R, True)
