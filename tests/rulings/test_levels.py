@@ -90,7 +90,8 @@ def test_apply_versions_to_static_and_dynamic_findings() -> None:
     apply_versions([static, probe, package], EARLY)
     assert (static.level, static.data["rule_version"]["ruling"]) == (I, "pr-1797-cross-doc")
     assert static.message == "smear [Ruling on PR #1797: previous-token mixing across BOS, 2026-04-26: not yet in force]"
-    assert (probe.level, "rule_version" in probe.data) == (F, False)  # no ruling governs PG804's case yet
+    # a probe that names its case is judged by the registry too: next-document BOS targets are REVIEW
+    assert (probe.level, probe.data["rule_version"]["ruling"]) == (R, "first-per-document-record-bos")
     assert (package.level, package.data) == (F, {})  # package checks apply their own versions
     subset = Finding(code="PG405", rule="VAL-FULL-COVERAGE", level=F, source=Source.STATIC, path="t.py", line=5,
                      message="cut")
