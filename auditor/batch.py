@@ -53,7 +53,7 @@ def discover(paths: Sequence[Path]) -> list[Path]:
         before = len(found)
         for folder, dirs, files in os.walk(path):
             here = Path(folder)
-            if MAIN_SCRIPT in files:
+            if is_record_folder(here):  # whatever its main script is called
                 found.append(here)
                 dirs.clear()
                 continue

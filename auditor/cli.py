@@ -54,6 +54,15 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+def _date(text: str) -> str:
+    from auditor.rulings import RulingsError, check_as_of
+
+    try:
+        return check_as_of(text)
+    except RulingsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
         prog="pgolf-audit",
@@ -77,6 +86,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[
     check.add_argument("--fail-on", choices=("review", "fail"), default=None, help="lowest verdict that exits 1 (default: review, or the config's)")
     check.add_argument("--progress", action="store_true", help="show a progress bar on stderr even when it is not a terminal")
     check.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS", help=f"per-input time limit (default: {DEFAULT_TIMEOUT:g})")
+    check.add_argument("--as-of", type=_date, metavar="DATE", help="judge by the rules in force on DATE (YYYY-MM-DD or ISO time) instead of the submission's own date")
 
     rules = sub.add_parser("rules", help="list every check, or explain one")
     rules.add_argument("--format", choices=("text", "json"), default="text")
@@ -155,7 +165,8 @@ def _guard_output(output: Path, inputs: Sequence[Path]) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     config = _config(args)
-    options = AuditOptions(select=tuple(args.select), ignore=tuple(args.ignore), dynamic=args.dynamic, config=config)
+    options = AuditOptions(select=tuple(args.select), ignore=tuple(args.ignore), dynamic=args.dynamic, config=config,
+                           as_of=args.as_of)
     fail_on = args.fail_on or (config.fail_on if config else "review")
     repo = args.repo or Path(".")
     if args.output is not None:
@@ -253,7 +264,12 @@ def run_rules(args: argparse.Namespace) -> int:
         if rule is None:
             raise UsageError(f"unknown check code {args.code!r}; `pgolf-audit rules` lists them")
         if args.format == "json":
-            print(json.dumps({"code": rule.code, "markdown": page(rule)}))
+            from auditor.rulings import history
+
+            rulings = [{"id": r.id, "date": r.date, "url": r.url, "title": r.title, "status": r.status, "quote": r.quote,
+                        "governs": [{"case": g.case, "before": g.before.name if g.before else None, "after": g.after.name}
+                                    for g in r.governs if g.check == rule.code]} for r in history(rule.code)]
+            print(json.dumps({"code": rule.code, "markdown": page(rule), "history": rulings}))
         else:
             Console().print(Markdown(page(rule)))
         return 0

@@ -17,16 +17,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from auditor import registry
+from auditor import levels, registry
 from auditor.analysis import Analysis, ParseFailure
 from auditor.analysis.program import helper_context
 from auditor.config import Config
-from auditor.decode import InputError, Loaded, load
+from auditor.decode import InputError, Loaded, layers, load
 from auditor.decode.helpers import FOREIGN_SUFFIXES
 from auditor.dynamic.runner import DynamicOptions, not_run, run_dynamic
 from auditor.findings import Finding, InputResult, Source, sha256_bytes
 from auditor.package.runconfig import RunConfiguration, run_configuration
 from auditor.package.verify import FolderError, verify_folder
+from auditor.rulings import SubmissionDate, parse_when
 from auditor.source import SourceFile
 from rules.meta.pg950_check_crashed import CheckCrashed
 
@@ -48,6 +49,10 @@ class AuditOptions:
     config: Config | None = None
     #: how the dynamic stage runs (time limit, forks, sweep, cache)
     dynamic_options: DynamicOptions = field(default_factory=DynamicOptions)
+    #: judge record folders by the rules in force on this date instead of the submission's own
+    as_of: str | None = None
+    #: the PR's creation time when the caller knows it (pr mode, --git-ref): it dates the submission
+    pr_created: str | None = None
 
     @property
     def effective_select(self) -> tuple[str, ...]:
@@ -66,7 +71,8 @@ class CannotAudit(Exception):
 
 
 def is_record_folder(path: Path) -> bool:
-    return path.is_dir() and (path / MAIN_SCRIPT).is_file()
+    """Whatever its main script is called (``decode.layers.is_record_folder``)."""
+    return layers.is_record_folder(path)
 
 
 def audit(path: Path, options: AuditOptions | None = None) -> InputResult:
@@ -117,10 +123,10 @@ def _input_problem(exc: Exception) -> bool:
 
 
 def _sha256(path: Path) -> str | None:
-    target = path / MAIN_SCRIPT if path.is_dir() else path
     try:
+        target = layers.entry_script(path) if path.is_dir() else path
         return sha256_bytes(target.read_bytes())
-    except OSError:
+    except (OSError, InputError):
         return None
 
 
@@ -156,15 +162,19 @@ def _audit_folder(folder: Path, options: AuditOptions, result: InputResult) -> N
     dynamic = True if options.dynamic is None else options.dynamic
     # gated paths are judged under the configuration of the run that produced the score (RULEBOOK §8.3)
     run_config = run_configuration(folder)
-    loaded = _audit_file(folder / MAIN_SCRIPT, options, result, dynamic=dynamic, run_config=run_config)
+    loaded = _audit_file(layers.entry_script(folder), options, result, dynamic=dynamic, run_config=run_config)
     try:
         package_findings, extra = verify_folder(
-            folder, select=options.effective_select, ignore=options.effective_ignore, loaded=loaded
+            folder, select=options.effective_select, ignore=options.effective_ignore, loaded=loaded,
+            as_of=options.as_of, pr_created=options.pr_created
         )
     except FolderError as exc:
         raise CannotAudit(str(exc)) from exc
     result.findings.extend(package_findings)
     result.extra.update(extra)
+    # static rules whose level changed by date are judged by the rules of the submission's date
+    dated = extra.get("submission_date")
+    levels.apply_versions(result.findings, SubmissionDate(parse_when(dated["date"]), dated["source"]) if dated else None)
     attach_excerpts(package_findings, [loaded.main, *loaded.helpers])
 
 
@@ -239,5 +249,6 @@ def _apply_waivers(findings: list[Finding], config: Config | None) -> None:
         return
     for finding in findings:
         waiver = config.waiver_for(finding)
-        if waiver is not None:
+        # the level policy keeps a waived finding's level; it no longer counts in the verdict
+        if waiver is not None and not levels.decide(finding.level, waived=True).counted:
             finding.waived = {"reason": waiver.reason, "ruling": waiver.ruling}

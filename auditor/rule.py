@@ -5,7 +5,8 @@ docstring is the rule's documentation page; the class attributes are its identit
 ``INVALID`` are the examples that ``tests/test_rule_cases.py`` runs with exact expected lines;
 ``check`` asks the shared analysis questions and yields findings through :meth:`Rule.report`.
 
-``report`` applies the two policies every rule shares, so no rule re-implements them:
+``report`` applies the policies every rule shares through :mod:`auditor.levels`, so no rule
+re-implements them:
 - a disputed rule never FAILs (RULEBOOK §0.1): its findings are capped at REVIEW;
 - a violating path that is live only behind a non-default environment flag is REVIEW, not FAIL,
   and the finding names the flag (RULEBOOK §8.4); when the run's configuration is known and switched
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from auditor.findings import Confidence, Finding, Level, Source, Status
+from auditor.levels import Gate, decide
 
 if TYPE_CHECKING:
     from auditor.analysis import Analysis
@@ -122,19 +124,21 @@ class Rule(RuleInfo):
         lvl = self.level if level is None else level
         notes = list(evidence)
         data: dict[str, str] = {}
+        gate = Gate.LIVE
         if not isinstance(node, int):
             live = a.liveness(node)
             if live.dead:
                 return None
             if live.gate is not None and lvl > Level.REVIEW:
-                # RULEBOOK §8.4: off in the run that produced the score but on by default → WARN;
-                # off by default with no run configuration to say otherwise → REVIEW
-                lvl = Level.WARN if live.gate.setting.overridden else Level.REVIEW
+                # off in the run that produced the score but on by default → WARN; off by default
+                # with no run configuration to say otherwise → REVIEW (auditor.levels decides)
+                gate = Gate.OFF_IN_RUN if live.gate.setting.overridden else Gate.OFF_BY_DEFAULT
                 message = f"{message} (live only when {live.gate.describe()})"
                 notes.append(f"gated by {live.gate.describe()} at line {live.gate.line}")
                 data["gate"] = live.gate.setting.env
-        if self.status is Status.DISPUTED and lvl > Level.REVIEW:
-            lvl = Level.REVIEW
+        decided = decide(lvl, status=self.status, gate=gate).level
+        assert decided is not None  # dead code returned above
+        lvl = decided
         if not notes:
             notes.append(a.source.excerpt(line).strip())
         return Finding(

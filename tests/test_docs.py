@@ -22,7 +22,7 @@ def test_page_sections_examples_and_identity(sample_catalog) -> None:
     text = page(sample_catalog)
     lines = text.splitlines()
     assert lines[:4] == [GENERATED, "# PG990 sample-leak", "", "Flags calls to ``leak()`` (test-only rule for the engine and reporters)."]
-    assert "| RULEBOOK rule | TEST-LEAK |" in lines and "| Kind | static rule |" in lines
+    assert "| Rule | TEST-LEAK |" in lines and "| Kind | static rule |" in lines
     assert "| Rulings | test ruling ([link](https://github.com/openai/parameter-golf/pull/1)) |" in lines
     headings = [line for line in lines if line.startswith("## ")]
     assert headings == [

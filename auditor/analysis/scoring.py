@@ -25,6 +25,7 @@ from auditor.analysis.config import EnvSetting
 from auditor.analysis.module import Function, Gate
 from auditor.analysis.nodes import walk
 from auditor.analysis.taint import path_of
+from auditor import levels
 from auditor.findings import Level
 
 if TYPE_CHECKING:
@@ -466,7 +467,9 @@ def report(rule, a: "Analysis", node: ast.AST, message: str, **kw):
         return finding
     gate = param_gate(a, node)
     if gate is not None:
-        finding.level = Level.REVIEW
+        decided = levels.decide(finding.level, gate=levels.Gate.OFF_BY_DEFAULT).level
+        assert decided is not None
+        finding.level = decided
         finding.message += f" (live only when {gate.describe()})"
         finding.evidence.append(f"gated by {gate.describe()} at line {gate.line}")
     return finding

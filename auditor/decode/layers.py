@@ -10,6 +10,7 @@ and the last good layer is what gets analysed.
 from __future__ import annotations
 
 import ast
+import re
 import io
 import tokenize
 from collections.abc import Callable
@@ -92,16 +93,39 @@ def parse_source(text: str) -> ast.Module:
 
 
 def entry_script(folder: Path) -> Path:
-    """The script a record folder runs: ``train_gpt.py``, else its only top-level Python file."""
+    """The script a record folder runs, whatever it is called (RULEBOOK §11.5): ``train_gpt.py``; else
+    its only top-level Python file; else the ``train*.py`` a shipped shell script or the README runs
+    (most mentions); else the largest ``train*.py``."""
     if (folder / ENTRY_NAME).is_file():
         return folder / ENTRY_NAME
     scripts = sorted(p for p in folder.glob("*.py") if p.is_file())
     if len(scripts) == 1:
         return scripts[0]
+    trains = [p for p in scripts if p.name.startswith("train")]
+    if trains:
+        texts = [q.read_text(encoding="utf-8", errors="replace") for q in sorted(folder.iterdir())
+                 if q.is_file() and (q.suffix == ".sh" or q.name.lower() == "readme.md") and q.stat().st_size < 1 << 20]
+        runs = {p: sum(len(re.findall(rf"(?:python3?|torchrun)\b[^\n]*?\b{re.escape(p.name)}\b", t)) for t in texts)
+                for p in trains}
+        return max(trains, key=lambda p: (runs[p], p.stat().st_size, p.name))
     from auditor.decode import InputError
 
     listing = ", ".join(p.name for p in scripts) or "none"
     raise InputError(f"{folder}: no {ENTRY_NAME}, and no single Python script to audit instead (found: {listing})")
+
+
+def is_record_folder(folder: Path) -> bool:
+    """A folder audited as one submission: it holds ``train_gpt.py``, or a Python script beside a
+    ``submission*.json``, or it sits directly under a ``track_*`` directory (RULEBOOK §11.5: merged
+    records run ``train_gpt_v5.py``, ``train_<arch>.py``, ``train_gpt_cuda_ternary.py``)."""
+    if not folder.is_dir():
+        return False
+    if (folder / ENTRY_NAME).is_file():
+        return True
+    if folder.resolve().parent.name.startswith("track_"):
+        # a submission folder even without code: audited, so it ends as an ERROR that says so
+        return any(p.is_file() for p in folder.iterdir())
+    return any(p.is_file() for p in folder.glob("*.py")) and any(p.is_file() for p in folder.glob("submission*.json"))
 
 
 def load_file(path: Path, role: str) -> LoadedFile:

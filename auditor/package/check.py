@@ -13,7 +13,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from auditor.findings import Confidence, Finding, Level, Source, Status
+from auditor import rulings
+from auditor.findings import Confidence, Finding, Level, Source
+from auditor.levels import Evidence, decide, scoped
 from auditor.package.folder import RecordFolder
 from auditor.rule import RuleInfo
 
@@ -37,6 +39,12 @@ class Context:
     #: allowed |claimed − logged| val_bpb beyond the claim's own rounding
     bpb_tolerance: float = 1e-5
     notes: dict[str, Any] = field(default_factory=dict)
+    #: the date the submission is judged by (RULEBOOK §11.1); ``None`` when nothing states one
+    date: rulings.SubmissionDate | None = None
+
+    def version(self, check: str, case: str) -> rulings.Version:
+        """The rule version in force for (``check``, ``case``) on the submission's date."""
+        return rulings.version(check, case, self.date)
 
 
 class PackageCheck(RuleInfo):
@@ -57,21 +65,31 @@ class PackageCheck(RuleInfo):
         level: Level | None = None,
         data: dict[str, Any] | None = None,
         confidence: Confidence | None = None,
+        case: str | None = None,
+        strength: Evidence = Evidence.STRONG,
     ) -> Finding:
         """The only constructor of package findings: path = the folder file, line = the evidence line.
 
-        Disputed rules never FAIL (capped at REVIEW), as for static rules. When ``evidence`` is empty,
-        the text of the cited line is the evidence.
+        The level comes from :func:`auditor.levels.decide`: ``case`` names the situation whose level
+        the rulings registry sets by date (the finding then names the rule version it applied),
+        ``strength`` caps findings resting on evidence that cannot settle them, and disputed rules
+        never FAIL. When ``evidence`` is empty, the text of the cited line is the evidence.
         """
-        lvl = self.level if level is None else level
-        if self.status is Status.DISPUTED and lvl > Level.REVIEW:
-            lvl = Level.REVIEW
-        notes = list(evidence) or [_line_text(ctx.folder, file, line)]
+        version = ctx.version(self.code, case) if case is not None else None
+        decided = decide(self.level if level is None else level, status=self.status, evidence=strength,
+                         version=version).level
+        assert decided is not None  # only dead code is dropped, and package evidence is never code
+        notes = [n for n in (list(evidence) or [_line_text(ctx.folder, file, line)]) if n]
+        data = dict(data or {})
+        if version is not None:
+            message = f"{message} [{version.ruling.title}, {version.ruling.date}]"
+            notes.append(version.describe())
+            data["rule_version"] = version.as_data()
         return Finding(
-            code=self.code, rule=self.rule_id, level=lvl, source=Source.PACKAGE,
+            code=self.code, rule=self.rule_id, level=decided, source=Source.PACKAGE,
             path=ctx.folder.rel(file), line=max(1, line), message=message,
-            evidence=[n for n in notes if n], confidence=confidence or self.confidence,
-            name=self.name, data=data or {},
+            evidence=notes, confidence=confidence or self.confidence,
+            name=self.name, data=data,
         )
 
 
@@ -79,17 +97,20 @@ def scope(folder: RecordFolder, run, level: Level) -> tuple[Level, str]:
     """A budget or hardware finding's level and message suffix for one run: the full level for a run
     the record claim rests on; INFO on the non-record track and for logs that do not back the claim
     (development runs, ablations shipped beside the seeds)."""
-    if not folder.record_track:
-        return Level.INFO, " (non-record track)"
-    if not folder.backs_claim(run):
-        return Level.INFO, " (a log that does not back the claim)"
-    return level, ""
+    return scoped(level, record_track=folder.record_track, backs_claim=folder.backs_claim(run))
 
 
 def _line_text(folder: RecordFolder, file: str, line: int) -> str:
     for run in folder.runs:
         if run.rel == file and 0 < line <= len(run.log.lines):
             return f"{file}:{line}: {run.log.lines[line - 1].strip()}"
+    if file == folder.claim_rel:  # the claim's own line is the evidence of a claimed value
+        try:
+            lines = (folder.path / file).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return ""
+        if 0 < line <= len(lines):
+            return f"{file}:{line}: {lines[line - 1].strip()}"
     return ""
 
 

@@ -110,7 +110,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     lb.add_argument("--dynamic", action=argparse.BooleanOptionalAction, default=None,
                     help="run the dynamic probes on every folder (default: on, as for `check`)")
     lb.add_argument("-j", "--jobs", type=int, default=1)
-    lb.add_argument("--fail-on", choices=("review", "fail", "never"), default="never")
+    lb.add_argument("--fail-on", choices=("review", "fail", "never"), default="review",
+                    help="lowest verdict that exits 1, as in check (default: review; never: always 0)")
+    lb.add_argument("--link-base", metavar="URL", help="evidence links point at URL/<path>#L<line> (default: the GitHub "
+                    "blob URL of the audited commit when the repository has a GitHub remote, else the files themselves)")
     lb.set_defaults(func=run_leaderboard)
 
 
@@ -205,35 +208,41 @@ def run_pr(args: argparse.Namespace) -> int:
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:
-    from auditor.package.modes import (
-        GitError, audit_folders, git, leaderboard_html, leaderboard_markdown, leaderboard_rows, materialized,
-        record_folders, relabel)
+    from auditor.package.modes import GitError, audit_folders, git, materialized, record_folders, relabel
+    from auditor.report import leaderboard
 
+    progress = sys.stderr.isatty()  # progress on stderr only on a terminal
+    commit = None
     try:
         if args.ref:
             commit = git(args.repo, "rev-parse", "--verify", "--quiet", f"{args.ref}^{{commit}}").decode().strip()
             with materialized(args.repo, commit, ["records"]) as scratch:
                 folders = record_folders(scratch)
                 results = audit_folders(folders, full=not args.package_only, dynamic=args.dynamic, jobs=args.jobs,
-                                        progress=sys.stderr.isatty())
+                                        progress=progress)
                 for r in results:
                     relabel(r, str(scratch), str(args.repo))
         else:
             folders = record_folders(args.repo)
             results = audit_folders(folders, full=not args.package_only, dynamic=args.dynamic, jobs=args.jobs,
-                                    progress=sys.stderr.isatty())
+                                    progress=progress)
     except GitError as exc:
         raise UsageError(str(exc)) from exc
     if not results:
         raise UsageError(f"{args.repo}: no folders under records/<track>/")
-    rows = leaderboard_rows(results, args.repo)
-    md = leaderboard_markdown(rows)
+    rows = leaderboard.rows(results, args.repo)
+    base = args.link_base or leaderboard.github_blob_base(args.repo, commit)
+    md = leaderboard.markdown(rows, link_base=base)
     if args.markdown:
-        args.markdown.write_text(md)
+        args.markdown.write_text(md, encoding="utf-8")
     else:
         sys.stdout.write(md)
     if args.html:
-        args.html.write_text(leaderboard_html(rows))
+        where = f"{args.ref} ({commit[:12]})" if commit else str(args.repo)
+        args.html.write_text(leaderboard.page(rows, subtitle=f"{len(rows)} record folders of {where}, audited by "
+                                              f"pgolf-audit; click a row for its findings, a header to sort",
+                                              link_base=base, page_dir=args.html.resolve().parent,
+                                              root=args.repo.resolve()), encoding="utf-8")
     if args.json:
         args.json.write_text(render("json", results, ReportContext(root=args.repo)))
     return 0 if args.fail_on == "never" else exit_code(results, args.fail_on)

@@ -58,6 +58,36 @@ class RecordFolder:
     record_track: bool
     designated_kind: str | None = None
     sizes: dict[str, int] = field(default_factory=dict)
+    #: sibling folders that supply this record's extra runs (RULEBOOK §11.2), with why each is one
+    companions: list[tuple["RecordFolder", str]] = field(default_factory=list)
+    #: bytes of the decoded source when the entry script is packed (what its logs' code size measures)
+    decoded_bytes: int | None = None
+
+    def shipped_code_bytes(self) -> int | None:
+        """Bytes of the shipped code that runs: the entry script plus its helpers (a trampoline's target)."""
+        if self.entry is None:
+            return None
+        return self.sizes[self.entry] + sum(self.sizes.get(h, 0) for h in self.helpers)
+
+    def code_sizes_of_shipped(self) -> set[int]:
+        """Every code byte count a log of the shipped code may print: the entry alone, with its helpers,
+        the helpers alone (a trampoline's target), and a packed entry's decoded source."""
+        if self.entry is None:
+            return set()
+        entry, helpers = self.sizes[self.entry], [self.sizes.get(h, 0) for h in self.helpers]
+        out = {entry, entry + sum(helpers), *helpers, sum(helpers)}
+        if self.decoded_bytes is not None:
+            out |= {self.decoded_bytes, self.decoded_bytes + sum(helpers)}
+        return {n for n in out if n > 0}
+
+    def of_shipped_code(self, run: Run) -> bool:
+        """Whether a log can be a run of the shipped code: it prints no code size, a compressed one (a
+        function of the source that cannot be recomputed here), or one the shipped files reconcile.
+        Logs of other code are not evidence about the submission (RULEBOOK §11.5)."""
+        sizes = [c for c in run.log.code_sizes if c.method != "uncompressed"] or run.log.code_sizes
+        if not sizes or any(c.method == "compressed" for c in run.log.code_sizes):
+            return True
+        return any(c.bytes in self.code_sizes_of_shipped() for c in run.log.code_sizes)
 
     def rel(self, name: str) -> str:
         """Path of a file in the folder as findings show it."""
@@ -110,10 +140,11 @@ class RecordFolder:
         return statistics.fmean(values) if values else None
 
 
-def load_folder(path: Path, loaded: Loaded | None = None) -> RecordFolder:
+def load_folder(path: Path, loaded: Loaded | None = None, companions: bool = True) -> RecordFolder:
     """Read a record folder. Unreadable pieces become problems the checks report, never exceptions.
     ``loaded``: the engine's load of the folder's script, reused when it is the entry (decoding and
-    parsing it again was a third of a folder audit's time)."""
+    parsing it again was a third of a folder audit's time). ``companions``: also read the sibling
+    folders that supply its runs (one level, never recursive)."""
     files = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file() and ".git" not in p.parts)
     sizes = {f: (path / f).stat().st_size for f in files}
     claim, claim_rel, problems = None, None, []
@@ -123,11 +154,79 @@ def load_folder(path: Path, loaded: Loaded | None = None) -> RecordFolder:
         claim, problems = load_submission(path / claim_rel)
     runs = _runs(path, files, sizes)
     entry = _entry(path, files)
-    helpers, third = _entry_dependencies(path, entry, loaded) if entry else ([], [])
+    decoded: list[int] = []
+    helpers, third = _entry_dependencies(path, entry, loaded, decoded) if entry else ([], [])
     folder = RecordFolder(path, files, claim, claim_rel, problems, runs, entry, helpers, third,
-                          _is_record_track(path, claim), sizes=sizes)
+                          _is_record_track(path, claim), sizes=sizes, decoded_bytes=decoded[0] if decoded else None)
     folder.designated_kind = _designate(folder)
+    if claim is not None and claim.val_bpb is None:
+        _recover_headline(folder, claim)
+    if companions:
+        folder.companions = [(load_folder(p, companions=False), why) for p, why in _companions(path, folder)]
     return folder
+
+
+def _recover_headline(folder: RecordFolder, claim: Claim) -> None:
+    """A claim with no val_bpb key may store its mean under another key (RULEBOOK §11.5: a variant,
+    WARN): take the top-level number that equals the logged headline mean (or one run's headline)
+    within its own rounding, and remember the key it came from."""
+    from auditor.package.submission import Claimed, Num, _Lines
+
+    logged = [h.val_bpb for r in folder.distinct_runs if (h := folder.headline(r)) is not None]
+    if not logged:
+        return
+    targets = [*logged, sum(logged) / len(logged)]
+    lines = _Lines(Path(claim.path).read_text(encoding="utf-8", errors="replace"))
+    for key, value in claim.data.items():
+        if not isinstance(value, float) or isinstance(value, bool):
+            continue
+        slack = (value.rounding if isinstance(value, Num) else 0.0) + 1e-5 * len(logged)
+        if any(abs(float(value) - t) <= slack for t in targets):
+            claim.val_bpb = Claimed(value, lines.of(key), key)
+            claim.headline_key = key
+            if claim.val_loss is not None and claim.val_loss.key == key:
+                claim.val_loss = None  # the number is a bpb, whatever its key says
+            return
+
+
+#: ``submission.json`` fields by which a folder declares that it supports another record's claim
+_SUPPORT_KEYS = ("supports_pr", "record_support", "supports", "supports_folder")
+
+
+def _companions(path: Path, folder: RecordFolder) -> list[tuple[Path, str]]:
+    """Sibling folders in the same track that supply this record's runs (RULEBOOK §11.2): one our
+    README names, or one that declares it supports a record (``supports_pr`` / ``record_support``).
+    Either must also show it ran our configuration: a byte-identical copy of one of our logs, or the
+    same entry script byte for byte (a README that only cites an earlier record as its base is not)."""
+    parent = path.resolve().parent
+    try:
+        siblings = sorted(p for p in parent.iterdir() if p.is_dir() and p.resolve() != path.resolve())
+    except OSError:
+        return []
+    readme = next((path / f for f in folder.files if f.lower() == "readme.md"), None)
+    text = readme.read_text(encoding="utf-8", errors="replace") if readme else ""
+    ours = {(path / r.rel).read_bytes() for r in folder.runs}
+    script = (path / folder.entry).read_bytes() if folder.entry else None
+    out: list[tuple[Path, str]] = []
+    for sib in siblings:
+        claim_file = sib / "submission.json"
+        raw = claim_file.read_text(encoding="utf-8", errors="replace") if claim_file.is_file() else ""
+        named = sib.name in text
+        supports = any(f'"{k}"' in raw or f'"{k}"' in raw.replace(": ", ":") for k in _SUPPORT_KEYS)
+        if not (named or supports):
+            continue
+        files = sorted(q for q in sib.iterdir() if q.is_file())
+        shared = next((q.name for q in files if q.suffix in _LOG_SUFFIXES and q.stat().st_size <= MAX_LOG_BYTES
+                       and q.read_bytes() in ours), None)
+        same_code = script is not None and any(q.name == folder.entry and q.read_bytes() == script for q in files)
+        # a support declaration names no folder: only a copy of our own log ties it to us; a README
+        # that names the sibling is tied by the log or by the same script
+        if not (shared or (named and same_code)):
+            continue
+        how = f"our README names {sib.name}" if named else f"{sib.name}/submission.json declares record support"
+        proof = f"it ships a copy of our log ({sib.name}/{shared})" if shared else f"it ships the same {folder.entry}"
+        out.append((sib, f"{how}, and {proof}"))
+    return out
 
 
 def _is_record_track(path: Path, claim: Claim | None) -> bool:
@@ -171,15 +270,18 @@ def _designate(folder: RecordFolder) -> str | None:
 
 
 def _entry(path: Path, files: list[str]) -> str | None:
-    """``train_gpt.py`` when present, else the top-level training script (``train*.py``), largest first."""
-    top = [f for f in files if "/" not in f and f.endswith(".py")]
-    if "train_gpt.py" in top:
-        return "train_gpt.py"
-    trains = sorted((f for f in top if f.startswith("train")), key=lambda f: -(path / f).stat().st_size)
-    return trains[0] if trains else None
+    """The entry script, chosen as the loader chooses it (``decode.layers.entry_script``)."""
+    from auditor.decode import InputError
+    from auditor.decode.layers import entry_script
+
+    try:
+        return entry_script(path).name
+    except InputError:
+        return None
 
 
-def _entry_dependencies(path: Path, entry: str, loaded: Loaded | None = None) -> tuple[list[str], list[tuple[str, int]]]:
+def _entry_dependencies(path: Path, entry: str, loaded: Loaded | None = None,
+                        decoded: list[int] | None = None) -> tuple[list[str], list[tuple[str, int]]]:
     """Local code files the entry script runs (the loader's structural discovery, through packed
     wrappers and trampolines), and its third-party imports. A missing helper is the static rule
     PG904's finding; an entry the loader cannot read is the static stage's ERROR."""
@@ -190,6 +292,8 @@ def _entry_dependencies(path: Path, entry: str, loaded: Loaded | None = None) ->
             loaded = load(path / entry)
         except InputError:
             return [], []
+    if decoded is not None and loaded.main.provenance.is_packed:
+        decoded.append(len(loaded.main.text.encode()))  # the raw source a packed script's log measures
     root = path.resolve()
     runs = [Path(h.provenance.text_path or h.path) for h in loaded.helpers]
     runs += [Path(f.path) for f in loaded.foreign if f.invoked]

@@ -27,6 +27,10 @@ CANONICAL_VAL_TOKENS: dict[str, tuple[int, ...]] = {
     "sp8192": (40_540_160,),
     "sp8192-caseops": (47_851_520,),
 }
+#: sp8192 CaseOps with the tail included (``EVAL_INCLUDE_TAIL``): accepted beside the truncated count
+CASEOPS_TAIL_VAL_TOKENS = 47_853_343
+#: the validation set is the first 50,000 documents of docs_selected.jsonl
+VAL_DOCUMENTS = 50_000
 #: the launch-day baseline log was made from a pre-release export; accepted only for that log
 LAUNCH_BASELINE_SP1024_VAL_TOKENS = 63_779_840
 #: byte260 (pure byte): ≈151.13 M including 50,000 BOS; accepted within this relative tolerance

@@ -61,6 +61,7 @@ _TOKENIZER_KIND_BYTE = re.compile(r"tokenizer_kind=byte|fineweb10B_byte260")
 _VOCAB = re.compile(r"^\s*vocab_size[:=]\s*(\d+)")
 _CASEOPS = re.compile(r"caseops", re.I)
 _GPU = re.compile(r"NVIDIA ((?:GeForce )?(?:H100|H200|H800|A100|A10G?|B200|B100|GH200|L40S?|L4|RTX \w+)[\w ]*?)\s{2,}")
+_SEQ_LEN = re.compile(r"(?:^|[\s,])(?P<key>eval_seq_len|train_seq_len)\s*[:=]\s*(?P<n>\d+)")
 _WALLCLOCK = re.compile(rf"max_wallclock_seconds[:=]\s*(?P<s>{_NUM})")
 
 
@@ -129,6 +130,8 @@ class TrainLog:
     tokenizer_line: int | None = None
     gpus: dict[str, int] = field(default_factory=dict)
     wallclock_s: Value | None = None
+    #: the evaluation window from the hyperparameter dump (``eval_seq_len``, else ``train_seq_len``)
+    eval_seq_len: Value | None = None
 
     # ----- derived values -------------------------------------------------------------------
     @property
@@ -295,6 +298,9 @@ def _parse_line(log: TrainLog, n: int, line: str) -> None:  # noqa: C901 - one f
     if m := _GPU.search(line):
         name = re.sub(r"\s+", " ", m.group(1)).strip()
         log.gpus[name] = log.gpus.get(name, 0) + 1
+    for m in _SEQ_LEN.finditer(line):
+        if log.eval_seq_len is None or (m.group("key") == "eval_seq_len" and "eval" not in log.lines[log.eval_seq_len.line - 1]):
+            log.eval_seq_len = Value(n, float(m.group("n")))
     if (m := _WALLCLOCK.search(line)) and log.wallclock_s is None:
         log.wallclock_s = Value(n, float(m.group("s")))
 

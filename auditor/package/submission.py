@@ -50,6 +50,9 @@ SCHEMA: dict[str, Any] = {
             "artifact_bytes_max", "n_seeds")},
         "seed": {"type": "integer"},
         "seeds": {"anyOf": [{"type": "array", "items": {"type": "integer"}},
+                            {"type": "array", "items": {**_SEED_RESULT, "required": ["seed"],
+                                                        "properties": {**_SEED_RESULT["properties"],
+                                                                       "seed": {"type": "integer"}}}},
                             {"type": "object", "additionalProperties": _SEED_RESULT}]},
         "seed_results": {"type": "object", "additionalProperties": _SEED_RESULT},
         "seed_scores": {"type": "array", "items": _NUMBER},
@@ -125,6 +128,8 @@ class Claim:
     date: str | None = None
     date_line: int = 1
     hardware: str | None = None
+    #: set when no val_bpb key exists and the headline was read from this other key (a variant)
+    headline_key: str | None = None
 
 
 @dataclass
@@ -132,6 +137,9 @@ class SchemaProblem:
     line: int
     message: str
     fatal: bool
+    #: "parse" (not a JSON object), "no-claim" (no val_bpb under any known key), "variant" (a field
+    #: in a shape the schema does not list), "metadata" (a README metadata field missing)
+    kind: str = "variant"
 
 
 class _Lines:
@@ -156,16 +164,17 @@ def load_submission(path: Path) -> tuple[Claim | None, list[SchemaProblem]]:
     try:
         data = json.loads(raw, parse_float=Num)
     except json.JSONDecodeError as exc:
-        return None, [SchemaProblem(exc.lineno, f"submission.json does not parse: {exc.msg}", True)]
+        return None, [SchemaProblem(exc.lineno, f"submission.json does not parse: {exc.msg}", True, "parse")]
     if not isinstance(data, dict):
-        return None, [SchemaProblem(1, "submission.json is not a JSON object", True)]
+        return None, [SchemaProblem(1, "submission.json is not a JSON object", True, "parse")]
     lines = _Lines(raw)
     problems = [
         SchemaProblem(lines.of(*map(str, err.absolute_path)) if err.absolute_path else 1,
-                      _schema_message(err), True)
+                      _schema_message(err), True,
+                      "no-claim" if err.validator == "anyOf" and not err.absolute_path else "variant")
         for err in sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.path))
     ]
-    problems += [SchemaProblem(1, f"submission.json lacks the metadata field {k!r}", False)
+    problems += [SchemaProblem(1, f"submission.json lacks the metadata field {k!r}", False, "metadata")
                  for k in METADATA if k not in data and not (k == "name" and "run_name" in data)]
     return _normalise(path, data, lines), problems
 
@@ -212,7 +221,14 @@ def _seed_claims(claim: Claim, data: dict[str, Any], lines: _Lines) -> None:
     elif isinstance(data.get("seed_results"), dict):
         results, parent = data["seed_results"], "seed_results"
     for key, res in results.items():
-        if not str(key).lstrip("-").isdigit() or not isinstance(res, dict):
+        if not str(key).lstrip("-").isdigit():
+            continue
+        if isinstance(res, (int, float)) and not isinstance(res, bool):  # a per-seed map of bare numbers
+            s = int(key)
+            claim.seeds[s] = SeedClaim(s, lines.of(parent, str(key)),
+                                       val_bpb=Claimed(res, lines.of(parent, str(key)), f"{parent}.{key}"))
+            continue
+        if not isinstance(res, dict):
             continue
         s = int(key)
         claim.seeds[s] = SeedClaim(
@@ -226,6 +242,17 @@ def _seed_claims(claim: Claim, data: dict[str, Any], lines: _Lines) -> None:
         )
     if isinstance(seeds, list):
         scores = data.get("seed_scores") if isinstance(data.get("seed_scores"), list) else []
+        for i, item in enumerate(seeds):
+            if isinstance(item, dict) and isinstance(item.get("seed"), int) and item["seed"] not in claim.seeds:
+                # seeds listed as objects: {"seed": 42, "val_bpb": ...}
+                s, line = item["seed"], _item_line(lines, "seeds", i)
+                claim.seeds[s] = SeedClaim(
+                    s, line,
+                    val_bpb=_at(item, line, ("val_bpb",)), val_loss=_at(item, line, ("val_loss",)),
+                    bytes_total=_at(item, line, ("bytes_total", "artifact_bytes")),
+                    train_ms=_scaled(_at(item, line, ("train_time_ms", "train_time_s"))),
+                    eval_ms=_scaled(_at(item, line, ("eval_time_ms", "eval_time_s", "ttt_time_ms", "ttt_eval_time_s"))),
+                )
         for i, s in enumerate(seeds):
             if isinstance(s, int) and not isinstance(s, bool) and s not in claim.seeds:
                 sc = SeedClaim(s, lines.of("seeds"))
@@ -234,6 +261,24 @@ def _seed_claims(claim: Claim, data: dict[str, Any], lines: _Lines) -> None:
                 claim.seeds[s] = sc
     if not claim.seeds and isinstance(data.get("seed"), int):
         claim.seeds[data["seed"]] = SeedClaim(data["seed"], lines.of("seed"))
+
+
+def _item_line(lines: _Lines, key: str, index: int) -> int:
+    """The line of the ``index``-th ``"seed":`` entry after ``key`` (objects in a list have no key path)."""
+    start = re.compile(rf'"{re.escape(key)}"\s*:').search(lines.text)
+    if start is None:
+        return 1
+    hits = list(re.finditer(r'"seed"\s*:', lines.text[start.end():]))
+    pos = start.end() + hits[index].start() if index < len(hits) else start.start()
+    return lines.text.count("\n", 0, pos) + 1
+
+
+def _at(item: dict[str, Any], line: int, keys: tuple[str, ...]) -> Claimed | None:
+    for key in keys:
+        value = item.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return Claimed(value, line, key)
+    return None
 
 
 def _scaled(c: Claimed | None) -> Claimed | None:

@@ -16,6 +16,7 @@ from auditor.findings import Finding, Source
 from auditor.package.check import Context, Sota, all_package_checks
 from auditor.package.folder import RecordFolder, load_folder
 from auditor.registry import code_selected
+from auditor.rulings import submission_date
 from rules.meta.pg950_check_crashed import CheckCrashed
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ def verify_folder(
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     loaded: Loaded | None = None,
+    as_of: str | None = None,
+    pr_created: str | None = None,
 ) -> tuple[list[Finding], dict[str, Any]]:
     """Run the package checks on ``folder``; findings carry ``Source.PACKAGE`` and a file + line.
     ``loaded``: the static stage's load of the folder's script, reused instead of decoding it again."""
@@ -43,7 +46,9 @@ def verify_folder(
         model = load_folder(folder, loaded)
     except OSError as exc:
         raise FolderError(f"{folder}: cannot read: {exc}") from exc
-    ctx = Context(model, sota=sota, bpb_tolerance=bpb_tolerance)
+    # the rules in force on the submission's date decide the dated levels (RULEBOOK §11.1)
+    date = submission_date(folder, model.claim.date if model.claim else None, as_of, pr_created)
+    ctx = Context(model, sota=sota, bpb_tolerance=bpb_tolerance, date=date)
     select, ignore = list(select), list(ignore)
     # a crash is reported against the submission's metadata file when there is one, else the folder
     crash_path = str(folder / "submission.json") if (folder / "submission.json").is_file() else str(folder)
@@ -64,6 +69,7 @@ def verify_folder(
     except Exception as exc:  # noqa: BLE001 - the summary is a report field; its bug must not hide the findings
         findings.append(CheckCrashed.finding("summary", "folder summary", exc, crash_path, Source.PACKAGE))
         summary = {"claimed_val_bpb": None, "logged_val_bpb_mean": None, "seeds": []}
+    summary["submission_date"] = {"date": date.when.text, "source": date.source} if date else None
     return findings, summary
 
 

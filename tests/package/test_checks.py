@@ -30,15 +30,18 @@ def test_consistent_three_seed_folder_passes(tmp_path):
 
 
 def test_over_cap_seed_and_hidden_by_the_claim(tmp_path):
-    logs = {"train_seed1.log": sliding_log(1, 1.10, 1.86, total=16_000_001),
-            "train_seed2.log": sliding_log(2, 1.10, 1.86), "train_seed3.log": sliding_log(3, 1.10, 1.86)}
+    code = len(SCRIPT)  # logs of the shipped code (logs of other code are not evidence: REVIEW)
+    logs = {"train_seed1.log": sliding_log(1, 1.10, 1.86, total=16_000_001, code=code),
+            "train_seed2.log": sliding_log(2, 1.10, 1.86, code=code), "train_seed3.log": sliding_log(3, 1.10, 1.86, code=code)}
     folder = make_folder(tmp_path, logs=logs, submission={"name": "n", "author": "a", "github_id": "g", "date": "2026-04-01",
                                                           "val_bpb": 1.1, "bytes_total": 15_900_000})
     findings, _ = verify_folder(folder)
     assert got(findings, Level.REVIEW) == [("PG611", "train_seed1.log", 8, "FAIL"), ("PG712", "submission.json", 7, "FAIL")]
     cap = next(f for f in findings if f.code == "PG611")
-    assert cap.message == "seed 1: artifact is 16,000,001 bytes, 1 over the 16,000,000-byte cap"
-    assert cap.evidence == ["train_seed1.log:8: Total submission size int6+zstd: 16000001 bytes"]
+    assert cap.message == ("seed 1: artifact is 16,000,001 bytes, 1 over the 16,000,000-byte cap "
+                           "[README: the 16,000,000-byte artifact cap, 2026-03-18]")
+    assert cap.evidence[0] == "train_seed1.log:8: Total submission size int6+zstd: 16000001 bytes"
+    assert cap.data["rule_version"]["ruling"] == "readme-artifact-cap"
 
 
 def test_over_time_training_and_hessians_and_eval(tmp_path):
@@ -48,10 +51,11 @@ def test_over_time_training_and_hessians_and_eval(tmp_path):
     folder = make_folder(tmp_path, logs=logs, submission={"name": "n", "author": "a", "github_id": "g",
                                                           "date": "2026-04-20", "val_bpb": 1.0651})
     findings, extra = verify_folder(folder)
-    assert got(findings, Level.REVIEW) == [("PG621", "train_seed1.log", 19, "FAIL"), ("PG621", "train_seed3.log", 13, "FAIL"),
+    # calibration after the cap within the ~607 s the final leaderboard accepted: REVIEW; a loop 5 s over: FAIL
+    assert got(findings, Level.REVIEW) == [("PG621", "train_seed1.log", 19, "REVIEW"), ("PG621", "train_seed3.log", 13, "FAIL"),
                                            ("PG631", "train_seed2.log", 24, "FAIL")]
-    assert next(f for f in findings if f.line == 19).message == (
-        "seed 1: training 599.6 s + Hessian collection on training data 3.5 s = 603.1 s, over the 600 s training budget")
+    assert next(f for f in findings if f.line == 19).message.startswith(
+        "seed 1: training loop 599.6 s + Hessian collection on training data 3.5 s = 603.1 s, 3.1 s past the 600 s cap")
     assert [r["eval_seconds"] for r in extra["seeds"]] == [391.198, 616.0, 391.198]
 
 
@@ -60,7 +64,9 @@ def test_last_step_overshoot_is_info_and_non_record_track_is_exempt(tmp_path):
                          submission={"name": "n", "author": "a", "github_id": "g", "date": "2026-03-18", "val_bpb": 1.2243657})
     findings, _ = verify_folder(folder)
     assert ("PG621", "train.log", 11, "INFO") in got(findings)
-    assert got(findings, Level.WARN) == [("PG731", "submission.json", 6, "FAIL")]  # one seed for a record claim
+    # one run for a record claim dated before the README's 3-run guidance (2026-03-19 22:03 UTC): INFO
+    assert ("PG731", "submission.json", 6, "INFO") in got(findings)
+    assert got(findings, Level.WARN) == []
     long = make_folder(tmp_path, "2026-03-18_Long", track="track_non_record_16mb",
                        logs={"train.log": baseline_log(train_ms=14_400_039)},
                        submission={"name": "n", "author": "a", "github_id": "g", "date": "2026-03-18", "val_bpb": 1.2243657})
@@ -68,7 +74,7 @@ def test_last_step_overshoot_is_info_and_non_record_track_is_exempt(tmp_path):
 
 
 def test_claim_mismatch_other_evaluator_and_single_seed_value(tmp_path):
-    logs = {f"train_seed{s}.log": sliding_log(s, b, 1.88) for s, b in ((1, 1.1140), (2, 1.1150), (3, 1.1160))}
+    logs = {f"train_seed{s}.log": sliding_log(s, b, 1.88, code=len(SCRIPT)) for s, b in ((1, 1.1140), (2, 1.1150), (3, 1.1160))}
     base = {"name": "n", "author": "a", "github_id": "g", "date": "2026-04-01"}
     wrong = make_folder(tmp_path, "a", logs=logs, submission=base | {"val_bpb": 1.1050})
     assert got(verify_folder(wrong)[0], Level.REVIEW) == [("PG711", "submission.json", 6, "FAIL")]
@@ -81,20 +87,23 @@ def test_claim_mismatch_other_evaluator_and_single_seed_value(tmp_path):
 
 
 def test_per_seed_claims_bytes_and_seeds(tmp_path):
-    logs = {"train_seed1.log": sliding_log(1, 1.1140, 1.88, total=15_900_001),
-            "train_seed2.log": sliding_log(2, 1.1150, 1.88, total=15_900_002),
-            "train_seed42.log": sliding_log(7, 1.1160, 1.88)}
+    logs = {"train_seed1.log": sliding_log(1, 1.1140, 1.88, total=15_900_001, code=len(SCRIPT)),
+            "train_seed2.log": sliding_log(2, 1.1150, 1.88, total=15_900_002, code=len(SCRIPT)),
+            "train_seed42.log": sliding_log(7, 1.1160, 1.88, code=len(SCRIPT))}
     sub = {"name": "n", "author": "a", "github_id": "g", "date": "2026-04-01", "val_bpb": 1.115,
            "seed_results": {"1": {"val_bpb": 1.1240, "artifact_bytes": 15_900_001},
                             "2": {"val_bpb": 1.1150, "artifact_bytes": 15_900_001},
                             "42": {"val_bpb": 1.1160, "artifact_bytes": 15_900_001}}}
     findings, _ = verify_folder(make_folder(tmp_path, logs=logs, submission=json.dumps(sub, indent=2)))
     assert got(findings, Level.REVIEW) == [
-        ("PG711", "submission.json", 9, "FAIL"),     # seed 1 claims 1.1240, the log says 1.1140
-        ("PG712", "submission.json", 10, "REVIEW"),  # one size claimed for every seed, logs differ
-        ("PG712", "submission.json", 14, "FAIL"),   # seed 2's bytes
+        ("PG711", "submission.json", 9, "FAIL"),     # seed 1 claims 1.1240, no log prints it
         ("PG713", "submission.json", 16, "REVIEW"),  # seed 42 has no log
         ("PG713", "train_seed42.log", 1, "REVIEW"),  # named seed 42, ran seed 7
+    ]
+    # byte mismatches with everything under the cap are WARN (RULEBOOK §11.5)
+    assert [x for x in got(findings, Level.WARN) if x[0] == "PG712"] == [
+        ("PG712", "submission.json", 10, "WARN"),  # one size claimed for every seed, logs differ
+        ("PG712", "submission.json", 14, "WARN"),  # seed 2 claims seed 1's total: a mis-copied seed value
     ]
 
 
@@ -104,9 +113,10 @@ def test_missing_files_schema_and_missing_helper(tmp_path):
     assert got(verify_folder(folder)[0], Level.WARN) == [
         ("PG701", "submission.json", 1, "FAIL"), ("PG701", "submission.json", 1, "FAIL"),
         ("PG704", "train_gpt.py", 2, "WARN"),  # the missing decode file is the static rule PG904's
-        ("PG705", "submission.json", 1, "FAIL"), ("PG705", "submission.json", 1, "FAIL"),
+        # no readable val_bpb on the record track: FAIL; a mistyped field is a variant: WARN (RULEBOOK §11.5)
+        ("PG705", "submission.json", 1, "FAIL"), ("PG705", "submission.json", 1, "WARN"),
         ("PG705", "submission.json", 1, "WARN"), ("PG705", "submission.json", 1, "WARN"), ("PG705", "submission.json", 1, "WARN"),
-        ("PG705", "submission.json", 2, "FAIL")]
+        ("PG705", "submission.json", 2, "WARN")]
     with pytest.raises(FolderError):
         verify_folder(tmp_path / "nope")
 

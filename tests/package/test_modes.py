@@ -9,7 +9,7 @@ import pytest
 
 from auditor.package.modes import (added_folders, audit_folders, audit_pr, leaderboard_html, leaderboard_markdown,
                                    leaderboard_rows, pr_changes, record_folders)
-from tests.package.records import make_folder, three_seed_sliding, sliding_log
+from tests.package.records import SCRIPT, make_folder, sliding_log, three_seed_sliding
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -28,7 +28,7 @@ def repo(tmp_path: Path) -> Path:
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "-m", "base")
     _git(root, "checkout", "-q", "-b", "pr")
-    logs = {"train_seed1.log": sliding_log(1, 1.10, 1.86, total=16_000_500)}
+    logs = {"train_seed1.log": sliding_log(1, 1.10, 1.86, total=16_000_500, code=len(SCRIPT))}
     make_folder(root, "2026-04-02_New", logs=logs, submission={"name": "n", "author": "a", "github_id": "g",
                                                                "date": "2026-04-02", "val_bpb": 1.10})
     (root / "train_gpt.py").write_text("print('edited')\n")
