@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from auditor.findings import Confidence, Finding, Level, Source, Status
+from auditor.findings import Finding, Level, Source, Status
+from auditor.levels import Dynamic, after_dynamic
 
 #: RULEBOOK ID prefix -> probe names that measure it
 RULE_PROBES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -103,7 +104,7 @@ def merge(static: list[Finding], dynamic: list[Finding], ran: RanInHeadline) -> 
             continue
         confirming = next((d for d in results if d.data.get("outcome") == "FAIL" and d.level is Level.FAIL), None)
         if confirming is not None:
-            f.confidence = Confidence.HIGH
+            _apply(f, Dynamic.CONFIRMED)
             f.evidence.append(f"confirmed dynamically by {confirming.code} ({confirming.name}): {confirming.message}")
             f.evidence.extend(confirming.evidence[:2])
             f.data["dynamic"] = "confirmed"
@@ -131,7 +132,12 @@ def _clear(f: Finding, passed: Finding, ran: RanInHeadline) -> None:
     f.evidence.append(f"not confirmed: {passed.code} ({passed.name}) measured this line in the headline pass: "
                       f"{passed.message}")
     f.data["dynamic"] = "cleared"
-    if f.level is Level.FAIL:
-        f.level, f.confidence = Level.REVIEW, Confidence.LOW
-    elif not _disputed(f):
-        f.level = Level.INFO
+    _apply(f, Dynamic.CLEARED)
+
+
+def _apply(f: Finding, outcome: Dynamic) -> None:
+    """The level policy's dynamic step (``auditor.levels``), applied to the lead."""
+    level, confidence = after_dynamic(f.level, outcome, disputed=_disputed(f), gated=False)
+    f.level = level
+    if confidence is not None:
+        f.confidence = confidence

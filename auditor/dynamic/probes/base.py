@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from auditor.dynamic.context import Context
 from auditor.findings import Confidence, Finding, Level, Source
+from auditor.levels import probe_level
 from auditor.rule import RuleInfo
 
 INCONCLUSIVE = "INCONCLUSIVE"
@@ -58,7 +59,7 @@ class Probe(RuleInfo):
                level: Level | None = None) -> Finding:
         """``outcome`` is PASS, FAIL or INCONCLUSIVE; PASS → INFO, INCONCLUSIVE → REVIEW, FAIL → the
         probe's level unless ``level`` says otherwise (a tolerated pattern measured: WARN)."""
-        level = level or {"PASS": Level.INFO, "FAIL": self.level, INCONCLUSIVE: Level.REVIEW}[outcome]
+        level = probe_level(self.level, outcome, tolerated=level)
         prefix = {"PASS": "PASS", "FAIL": "FAIL", INCONCLUSIVE: "INCONCLUSIVE"}[outcome]
         return Finding(
             code=self.code,

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from auditor.dynamic.context import Context
+from auditor.dynamic.data import BOS_ID
 from auditor.dynamic.probes.base import Probe, fmt_positions
 from auditor.dynamic.tinyconfig import SEQ_LEN
 from auditor.findings import Finding, Level, Status
@@ -45,6 +46,24 @@ class Coverage(Probe):
     probes = ("coverage",)
     hint = "Score every val target once, in one left-to-right pass, and report that pass."
 
+    def _missing(self, ctx: Context, missing: np.ndarray, n: int, line: int) -> Finding:
+        """Targets never scored: FAIL, or REVIEW with counts for the cases later practice accepted
+        (RULEBOOK §11.4): only next-document BOS targets, or one gap of at most one window."""
+        finding = self.result(ctx, "FAIL", line, f"{missing.size} of {n} val targets are never scored in the headline pass",
+                              [f"missing positions {fmt_positions(missing)}", f"headline: {ctx.reported.line.strip()}"],
+                              data={"missing": int(missing.size), "targets": n})
+        if (ctx.stream[missing] == BOS_ID).all():
+            finding.level = Level.REVIEW
+            finding.data["case"] = "next-document-bos"
+            finding.message += " (all of them the next document's BOS)"
+        elif missing.size <= SEQ_LEN and missing.max() - missing.min() + 1 == missing.size:
+            # one contiguous gap of at most a window: the early sliding evaluators' head (only the last
+            # `stride` of every window scored, the first included), or a late window dropped
+            head = " (only the first window's head: the early sliding-window head gap)" if missing.min() == 1 else \
+                f" (one gap of {missing.size} targets, within one window)"
+            _within_one_window(finding, head)
+        return finding
+
     def run(self, ctx: Context) -> list[Finding]:
         why = self.scores_blocker(ctx)
         if why is not None:
@@ -57,16 +76,7 @@ class Coverage(Probe):
         out: list[Finding] = []
         line = ctx.headline_line()
         if not tail_ok:
-            finding = self.result(ctx, "FAIL", line, f"{missing.size} of {n} val targets are never scored in the headline pass",
-                                  [f"missing positions {fmt_positions(missing)}", f"headline: {ctx.reported.line.strip()}"],
-                                  data={"missing": int(missing.size), "targets": n})
-            if missing.size < SEQ_LEN and missing.max() == missing.size:
-                # the early sliding evaluators scored only the last `stride` targets of every window, the first
-                # included: seq_len - stride head targets (~0.002% at full size) were never scored; merged
-                # records carried it, like the pre-#1218 tail bug, so a reviewer weighs it
-                finding.level = Level.REVIEW
-                finding.message += " (only the first window's head: the early sliding-window head gap)"
-            out.append(finding)
+            out.append(self._missing(ctx, missing, n, line))
         if s.selection in ("all", "summed") and (s.counts > 1).any():
             dup = s.positions[s.counts > 1]
             evidence = [f"double-counted positions {fmt_positions(dup)}",
@@ -77,8 +87,7 @@ class Coverage(Probe):
             if dup.min() > n - SEQ_LEN:
                 # the sliding-window tail bug fixed in PR #1218 (REFERENCE-STACK §2.5): only the last window's
                 # positions repeat, ~0.003% of tokens at full size; merged records carried it, so a reviewer weighs it
-                finding.level = Level.REVIEW
-                finding.message += " (only in the final window: the pre-PR #1218 sliding-window tail bug)"
+                _within_one_window(finding, " (only in the final window: the pre-PR #1218 sliding-window tail bug)")
             out.append(finding)
         # a first computation under no_grad is a scoring pass; one with gradients is a training forward,
         # whose later rescoring is the score-before-update probe's business
@@ -97,3 +106,9 @@ class Coverage(Probe):
         note = f" (tail of {missing.size} dropped by sequence truncation)" if missing.size else ""
         return [self.result(ctx, "PASS", line, f"{s.positions.size} val targets each scored once{note}; the reported "
                             f"val_loss equals the mean of their first scores")]
+
+
+def _within_one_window(finding: Finding, why: str) -> None:
+    finding.level = Level.REVIEW
+    finding.data["case"] = "gap-within-one-window"
+    finding.message += why
