@@ -105,6 +105,7 @@ def _blocked(ctx_base: RunResult, view: TapeView, headline: Pass | None) -> str 
     return "the run printed no headline val_bpb line with captured scores"
 
 
+_SKIPS_A_STAGE = re.compile(r"_ONLY$|^SKIP_TRAIN")
 _NO_SUCH_FILE = re.compile(r"No such file or directory: '([^'/][^']*)'")
 
 
@@ -159,13 +160,23 @@ def run_dynamic(loaded: Loaded, static_findings: list[Finding], options: Dynamic
         base = sb.run("base", wall_s=opts.wall_s)
         missing = _own_missing_file(base, text) if run_env else None
         if missing is not None:
-            # a two-stage run: the scored command loads what a training run of the same script writes
-            first = sb.run("stage1", wall_s=opts.wall_s, overrides=cfg.env)
+            # a two-stage run: the scored command skips a stage (``TTT_EVAL_ONLY=1``) and loads what that
+            # stage of the same script writes; run it first, with the scored configuration less the skip
+            skips = sorted(k for k in run_env if _SKIPS_A_STAGE.search(k))
+            stage1_env = {**{k: v for k, v in run_env.items() if k not in skips}, **cfg.env} if skips else cfg.env
+            first = sb.run("stage1", wall_s=opts.wall_s, overrides=stage1_env)
+            without = ", ".join(skips) if skips else "the run configuration"
             if first.rc == 0 and (sb.work / missing).exists():
                 sb.adopt()
-                notes.append(f"two-stage run: the scored configuration loads {missing}, which a first run on the "
-                             "code's defaults wrote")
+                notes.insert(0, f"two-stage run: the scored configuration loads {missing}, which a first run without "
+                             f"{without} wrote")
                 base = sb.run("base", wall_s=opts.wall_s)
+            else:
+                exc = first.exception
+                why = f"{exc['type']}: {exc['msg'][:120]} (line {exc['at_line']})" if exc else \
+                    first.killed or f"exit {first.rc}"
+                notes.insert(0, f"two-stage run: the scored configuration loads {missing}; a first run without {without} "
+                             f"to write it failed: {why}")
         view = TapeView(base.tape)
         reported = view.reported()
         headline = view.headline_pass()

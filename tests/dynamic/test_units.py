@@ -385,8 +385,8 @@ def test_a_two_stage_run_starts_from_what_the_default_path_writes() -> None:
     findings = run_dynamic(loaded_for(FIXTURES / "legal_two_stage.py"), [], PLAIN, {"EVAL_ONLY": "1"})
     run = next(f for f in findings if f.code == "PG800")
     assert run.data["outcome"] == "PASS"
-    assert ("two-stage run: the scored configuration loads stage1_model.pt, which a first run on the code's defaults "
-            "wrote") in run.evidence
+    assert "two-stage run: the scored configuration loads stage1_model.pt, which a first run without EVAL_ONLY wrote" \
+        in run.evidence
 
 
 @pytest.mark.slow
