@@ -126,7 +126,10 @@ def audit(repo: Path, f: Folder, dynamic: bool, timeout: float) -> Audit:
         dest = Path(tmp) / PurePosixPath(f.folder).name
         out.skipped = materialise(repo, f, dest)
         entry = PurePosixPath(f.entry).name
-        target = dest if (dest / "train_gpt.py").is_file() else dest / (entry if entry.endswith(".py") else "train_gpt.py")
+        # the folder, as a user names it (a record folder whatever its script is called); a corpus entry that
+        # names a file in a folder holding no script is audited as that file
+        scripts = [p for p in dest.glob("*.py")] if dest.is_dir() else []
+        target = dest if scripts or (dest / "submission.json").is_file() else dest / entry
         report = Path(tmp) / "report.json"
         exe = shutil.which("pgolf-audit")
         argv = [*([exe] if exe else [sys.executable, "-m", "auditor.cli"]), str(target), "--format", "json",
@@ -146,8 +149,8 @@ def corpus_folders(path: Path) -> list[Folder]:
 
 
 def merged_folders(repo: Path) -> list[Folder]:
-    names = git(repo, "ls-tree", "-d", "--name-only", "HEAD", "records/").decode().split()
-    folders = [p for t in names for p in git(repo, "ls-tree", "-d", "--name-only", "HEAD", t + "/").decode().split()]
+    names = git(repo, "ls-tree", "-d", "--name-only", "HEAD", "records/").decode().splitlines()
+    folders = [p for t in names for p in git(repo, "ls-tree", "-d", "--name-only", "HEAD", t + "/").decode().splitlines()]
     return [Folder(p.rsplit("/", 1)[-1], "HEAD", p, p + "/train_gpt.py", {"verdict": "legal", "rules": ["merged"]})
             for p in sorted(folders)]
 
