@@ -123,7 +123,7 @@ def run_cli(argv: list[str], timeout: float) -> tuple[int, float, int, str]:
 def audit(repo: Path, f: Folder, dynamic: bool, timeout: float) -> Audit:
     out = Audit(f)
     with tempfile.TemporaryDirectory(prefix="pgolf-corpus-") as tmp:
-        dest = Path(tmp) / PurePosixPath(f.folder).name
+        dest = Path(tmp) / f.folder  # the repository path kept: the track is read from it
         out.skipped = materialise(repo, f, dest)
         entry = PurePosixPath(f.entry).name
         # the folder, as a user names it (a record folder whatever its script is called); a corpus entry that
