@@ -7,7 +7,7 @@ Usage::
 
 Every input is a whole record folder: the folder holding the corpus entry's ``path`` at its ``commit``
 (``--corpus``), or every ``records/<track>/<name>/`` at the mirror's HEAD (``--merged``). Folders are
-materialised file by file (``git ls-tree`` + ``git cat-file --batch``) into a temporary directory, so a
+materialised file by file (``auditor.package.modes.write_tree``) into a temporary directory, so a
 blob missing from the snapshot skips that file, not the folder; nothing is written into this repository.
 Each folder is audited by a separate ``pgolf-audit FOLDER --format json`` process with default options
 (``--no-dynamic`` adds that flag), so the figures are the front door's, not an internal function's.
@@ -43,6 +43,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from auditor.package.modes import Skipped, git, write_tree
+
 #: RULEBOOK rule ID → dev-corpus family label (RULEBOOK §0.4)
 FAMILY_OF_RULE = {
     "C1-a": "C1-target-in-key",
@@ -77,34 +79,6 @@ class Audit:
     skipped: list[str] = field(default_factory=list)  # blobs absent from the snapshot
 
 
-def git(repo: Path, *args: str) -> bytes:
-    return subprocess.run(["git", "--git-dir", str(repo), *args], check=True, capture_output=True).stdout
-
-
-def materialise(repo: Path, f: Folder, dest: Path) -> list[str]:
-    """Write ``f.folder`` at ``f.commit`` into ``dest`` file by file; returns the paths whose blob is missing."""
-    listing = git(repo, "ls-tree", "-r", "-z", f.commit, "--", f.folder.rstrip("/") + "/").split(b"\0")
-    blobs = [(line.split(b"\t", 1)[1].decode(), line.split()[2].decode()) for line in listing
-             if line and line.split()[1] == b"blob"]
-    batch = subprocess.run(["git", "--git-dir", str(repo), "cat-file", "--batch"], capture_output=True, check=True,
-                           input="".join(f"{sha}\n" for _, sha in blobs).encode()).stdout
-    missing, at = [], 0
-    for path, sha in blobs:
-        header_end = batch.index(b"\n", at)
-        header = batch[at:header_end].split()
-        if header[-1] == b"missing":
-            missing.append(path)
-            at = header_end + 1
-            continue
-        size = int(header[2])
-        data = batch[header_end + 1: header_end + 1 + size]
-        at = header_end + 1 + size + 1
-        target = dest / PurePosixPath(path).relative_to(f.folder)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    return missing
-
-
 def run_cli(argv: list[str], timeout: float) -> tuple[int, float, int, str]:
     """Run one audit process: exit code, wall seconds, peak RSS in KiB (the process and every child it
     waited for, as the kernel accounts it), and the end of its stderr."""
@@ -124,7 +98,9 @@ def audit(repo: Path, f: Folder, dynamic: bool, timeout: float) -> Audit:
     out = Audit(f)
     with tempfile.TemporaryDirectory(prefix="pgolf-corpus-") as tmp:
         dest = Path(tmp) / f.folder  # the repository path kept: the track is read from it
-        out.skipped = materialise(repo, f, dest)
+        skipped: list[Skipped] = []
+        write_tree(repo, f.commit, [f.folder], Path(tmp), skipped)
+        out.skipped = [k.path for k in skipped]
         entry = PurePosixPath(f.entry).name
         # the folder, as a user names it (a record folder whatever its script is called); a corpus entry that
         # names a file in a folder holding no script is audited as that file

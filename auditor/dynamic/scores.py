@@ -57,6 +57,13 @@ class Scores:
         idx, ok = self._lookup(positions)
         return np.where(ok, self.nll[idx] if self.positions.size else np.nan, np.nan)
 
+    def derived_at(self, t: int) -> bool | None:
+        """Whether the committed score at ``t`` was computed after its lookup (None: not scored there)."""
+        idx, ok = self._lookup(np.array([t]))
+        if not ok[0] or self.derived.size <= idx[0]:
+            return None
+        return bool(self.derived[idx[0]])
+
     def commit_at(self, positions: np.ndarray) -> np.ndarray:
         """Tape index of the computation behind each position's reported score (int64 max if unscored)."""
         idx, ok = self._lookup(positions)

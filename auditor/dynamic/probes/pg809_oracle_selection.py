@@ -27,7 +27,6 @@ import numpy as np
 
 from auditor.dynamic.context import Context
 from auditor.dynamic.probes.base import Probe, fmt_positions
-from auditor.dynamic.scores import Scores
 from auditor.findings import Finding, Level, Status
 
 
@@ -73,9 +72,9 @@ class OracleSelection(Probe):
             if not vid.startswith("sweep") or child is None:
                 continue
             t, v = int(edits[0][0]), int(edits[0][1])
-            if not _derived_at(control, t):
+            if not control.derived_at(t):
                 return None  # nothing fired at the swept position in the unperturbed run
-            if v != int(ctx.stream[t]) and _derived_at(child, t) is False:
+            if v != int(ctx.stream[t]) and child.derived_at(t) is False:
                 plain.append(v)
         if t is None or not plain:
             return None
@@ -85,10 +84,3 @@ class OracleSelection(Probe):
                            f"{len(plain)} other ids: whether the hint fires depends on the scored token",
                            [f"x_{t} := {v}: score read off the row, no hint" for v in plain[:4]], data={"t": t})
 
-
-def _derived_at(scores: Scores, t: int) -> bool | None:
-    """Whether the committed score at ``t`` was computed after its lookup (None: not scored there)."""
-    i = int(np.searchsorted(scores.positions, t))
-    if i >= scores.positions.size or scores.positions[i] != t or scores.derived.size <= i:
-        return None
-    return bool(scores.derived[i])
