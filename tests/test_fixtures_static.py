@@ -26,9 +26,9 @@ EXPECTED: dict[str, set[tuple[str, int, str]]] = {
     "legal_score_first_ttt": set(),
     "legal_lora_ttt": set(),
     # for epoch in range(args.ttt_epochs): inside ttt_adapt, called before quantization/export
-    "illegal_prequant_ttt": {("PG302", 230, "FAIL")},
+    "illegal_prequant_ttt": {("PG301", 230, "FAIL"), ("PG302", 230, "FAIL")},
     # the same loop, reached only when TTT_ENABLED (default "0") is switched on
-    "gated_ttt_default_off": {("PG302", 231, "REVIEW")},
+    "gated_ttt_default_off": {("PG301", 231, "REVIEW"), ("PG302", 231, "REVIEW")},
     # for epoch in range(args.adapt_epochs): inline in main() with neutral names
     "illegal_ttt_inline_main": {("PG301", 317, "FAIL")},
     # for ci in range(num_chunks): the loss of the last epoch is the chunk's score

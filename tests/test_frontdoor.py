@@ -40,9 +40,9 @@ WITH_DYNAMIC = {
     PACKED.name: ("PASS", set(), ALL_PASS, {}),
     PREQUANT.name: (
         "FAIL",
-        {("PG302", "C3-b"), ("PG801", "C3-b"), ("PG802", "C1-CAUSAL"), ("PG803", "C2-NORMALIZED")},
+        {("PG301", "C3-a"), ("PG302", "C3-b"), ("PG801", "C3-b"), ("PG802", "C1-CAUSAL"), ("PG803", "C2-NORMALIZED")},
         ALL_PASS | {"PG801": "FAIL", "PG802": "FAIL", "PG803": "FAIL"},
-        {"PG302": "confirmed"},
+        {"PG301": "confirmed", "PG302": "confirmed"},
     ),
     DIAG.name: (
         "FAIL",
@@ -54,7 +54,7 @@ WITH_DYNAMIC = {
 WITHOUT_DYNAMIC = {
     LEGAL.name: ("PASS", set()),
     PACKED.name: ("PASS", set()),
-    PREQUANT.name: ("FAIL", {("PG302", "C3-b")}),
+    PREQUANT.name: ("FAIL", {("PG301", "C3-a"), ("PG302", "C3-b")}),
     DIAG.name: ("FAIL", {("PG301", "C3-a")}),
 }
 

@@ -31,7 +31,7 @@ def _findings(path: Path) -> list[tuple[str, int, str]]:
 def test_example_alone_is_the_baseline(tmp_path: Path) -> None:
     lines = EXAMPLE.read_text().splitlines()
     assert lines[TTT_START - 1].startswith("def ttt_adapt(") and lines[TTT_END - 1].strip().startswith("print(f\"ttt_epoch")
-    assert _findings(EXAMPLE) == [("PG302", 230, "FAIL")]
+    assert _findings(EXAMPLE) == [("PG301", 230, "FAIL"), ("PG302", 230, "FAIL")]
 
 
 def test_script_pasted_twice_is_analysed_whole(tmp_path: Path) -> None:
@@ -40,7 +40,8 @@ def test_script_pasted_twice_is_analysed_whole(tmp_path: Path) -> None:
     twice.write_text(text + text)
     offset = len(text.splitlines())
     # each copy's val training is found; no rule crashes (no PG950)
-    assert _findings(twice) == [("PG302", 230, "FAIL"), ("PG302", 230 + offset, "FAIL")]
+    assert _findings(twice) == [("PG301", 230, "FAIL"), ("PG301", 230 + offset, "FAIL"),
+                               ("PG302", 230, "FAIL"), ("PG302", 230 + offset, "FAIL")]
 
 
 def test_if_else_definitions_are_both_analysed(tmp_path: Path) -> None:
@@ -59,7 +60,8 @@ def test_if_else_definitions_are_both_analysed(tmp_path: Path) -> None:
     first, second = 230 + 1, 230 + 1 + n + 1  # one ``if`` line before the first copy, ``else:`` before the second
     # both bodies are reported; a ``def`` under a module-level flag is not gated by it (a known gap:
     # liveness gates come from call sites and from ``if``s inside functions), so both FAIL
-    assert _findings(path) == [("PG302", first, "FAIL"), ("PG302", second, "FAIL")]
+    assert _findings(path) == [("PG301", first, "FAIL"), ("PG301", second, "FAIL"),
+                              ("PG302", first, "FAIL"), ("PG302", second, "FAIL")]
 
 
 @pytest.mark.parametrize("shape", ["pasted", "if-else"])

@@ -21,8 +21,9 @@ How it is confirmed
 Ruling
     Maintainer ruling: 0hq on PR #152; valerio-oai's TTT closures (#677 wave); README FAQ (2026-03-20).
 Known gaps
-    The chunk a score covers is not matched against the chunk trained on (any val score that precedes
-    the update in every iteration of a data-advancing loop counts as score-first). Training sites are
+    A loop followed by quantization/export is reported here and by PG302 (C3-b), which names the
+    narrower ruling. The chunk a score covers is not matched against the chunk trained on (any val
+    score that precedes the update in every iteration of a data-advancing loop counts as score-first). Training sites are
     found through ``.backward()`` / ``torch.autograd.grad`` paired with an optimizer step; updates
     hidden in compiled extensions are not seen.
 """
@@ -152,12 +153,41 @@ class TrainThenScore(Rule):
             level=Level.REVIEW,
             note="gated by a default-off environment flag",
         ),
+        Invalid(
+            """
+            import io
+            import lzma
+            import numpy as np
+            import torch
+            import torch.nn.functional as F
+
+            def adapt(model, tokens):
+                opt = torch.optim.AdamW(model.parameters(), lr=5e-4)
+                for i in range(0, tokens.numel() - 2049, 2048):
+                    loss = F.cross_entropy(model(tokens[i:i + 2048]), tokens[i + 1:i + 2049])
+                    loss.backward()
+                    opt.step()
+
+            def main(model):
+                val = torch.from_numpy(np.fromfile("data/fineweb_val_000000.bin", dtype=np.uint16))
+                adapt(model, val)
+                buf = io.BytesIO()
+                torch.save(model.state_dict(), buf)
+                return lzma.compress(buf.getvalue())
+            """,
+            lines=9,
+            note="the same loop before export (C3-b, PG302) is train-then-score too",
+        ),
     ]
 
     def check(self, a: Analysis) -> Iterator[Finding]:
         for site in a.fact(build_events).trainings:
-            if site.verdict == "train-then-score":
+            # A pre-quantization loop is also train-then-score (C3-a covers TTT "either before or after
+            # the int8/int6 round trip"); PG302 adds the narrower C3-b ruling on the same site.
+            if site.verdict in ("train-then-score", "prequant"):
                 message = "model trained on validation tokens before they are scored"
+                if site.verdict == "prequant":
+                    message += " (through the exported artifact; see PG302)"
                 finding = self.report(a, site.anchor, message, evidence=site.evidence())
                 if finding is not None:
                     yield finding

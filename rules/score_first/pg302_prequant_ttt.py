@@ -22,7 +22,8 @@ Ruling
     Maintainer ruling: cocohearts on PR #1972 (2026-05-02); 0hq on PR #152.
 Known gaps
     An export is recognized by serialization/compression calls; a quantize-only round trip with no
-    serialization after the adaptation is reported as PG301 instead.
+    serialization after the adaptation is reported by PG301 alone. Every site found here is also
+    reported by PG301 (C3-a), since the loop trains on tokens before they are scored.
 """
 
 from __future__ import annotations

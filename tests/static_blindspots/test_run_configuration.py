@@ -24,9 +24,9 @@ EXPECTED = {
     # twin: the claim's log shows it disabled, only the stale log enabled it
     "banner_cache_stale_off": {("PG101", 185, "REVIEW"), ("PG201", 186, "REVIEW")},
     # pre-quant TTT behind `def maybe_adapt(..., enabled=bool(int(os.environ.get("TTT_ENABLED", "0"))))`
-    "default_arg_ttt": {("PG302", 232, "REVIEW")},
+    "default_arg_ttt": {("PG301", 232, "REVIEW"), ("PG302", 232, "REVIEW")},
     # the same, with the README's run command setting TTT_ENABLED=1
-    "default_arg_ttt_run_on": {("PG302", 232, "FAIL")},
+    "default_arg_ttt_run_on": {("PG301", 232, "FAIL"), ("PG302", 232, "FAIL")},
 }
 
 
