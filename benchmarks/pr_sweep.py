@@ -47,7 +47,7 @@ from auditor.package.modes import (Base, GitError, Skipped, default_base, git, m
 #: error messages that are the input's fault (the tool worked and says why it cannot audit it)
 COULD_NOT_AUDIT = re.compile(
     r"syntax error|is empty|empty file|not UTF-8|binary|null byte|too large|nests too deeply|nests more than|"
-    r"decompress|not a Python|must contain train_gpt.py|could be read from this clone", re.I)
+    r"decompress|not a Python|must contain train_gpt.py|could be read from this clone|no single Python script to audit", re.I)
 
 
 @dataclass
